@@ -1,0 +1,1 @@
+"""equity-lake domain library."""

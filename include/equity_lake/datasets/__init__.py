@@ -1,0 +1,1 @@
+"""One module per dataset: how a partition is planned, fetched, audited and published."""

@@ -1,0 +1,1 @@
+"""Lake I/O: keys, schemas, the Parquet store and the write-audit-publish step."""

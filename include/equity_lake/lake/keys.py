@@ -1,0 +1,176 @@
+"""The one place that builds object keys (DESIGN §3), only from validated identifiers.
+
+Every identifier that reaches a key is checked here first, so a symbol such as ``../x`` or an
+11-digit CIK can never address an object outside its dataset.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+_SYMBOL = re.compile(r"^[A-Z][A-Z0-9]{0,9}([.\-/][A-Z0-9]{1,4})?$")
+_CIK = re.compile(r"^[0-9]{10}$")
+_NAME = re.compile(r"^[a-z][a-z0-9_\-]{0,62}$")
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:+\-]{0,199}$")
+
+MAX_SECURITY_ID = 2**53
+
+
+class InvalidIdentifier(ValueError):
+    """An identifier failed validation; the message names it and the rule it broke."""
+
+
+def security_id(value: object) -> int:
+    """A non-negative int64 security id (bools and strings with junk are refused)."""
+    if isinstance(value, bool):
+        raise InvalidIdentifier(f"security_id must be an integer, got {value!r}")
+    if isinstance(value, str):
+        if not value.isdigit():
+            raise InvalidIdentifier(f"security_id must be a non-negative integer, got {value!r}")
+        value = int(value)
+    try:
+        as_int = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        raise InvalidIdentifier(f"security_id must be an integer, got {value!r}") from None
+    if as_int != value or not 0 <= as_int < MAX_SECURITY_ID:
+        raise InvalidIdentifier(f"security_id must be an integer in [0, 2^53), got {value!r}")
+    return as_int
+
+
+def symbol(value: object) -> str:
+    """An exchange ticker: upper-case letters and digits, one class suffix (``BRK.B``)."""
+    if not isinstance(value, str) or not _SYMBOL.fullmatch(value):
+        raise InvalidIdentifier(
+            f"symbol {value!r} is not a ticker (A-Z, 0-9, optional .-/ class suffix, <= 15 chars)"
+        )
+    return value
+
+
+def cik(value: object) -> str:
+    """A 10-digit zero-padded SEC CIK; a shorter int or digit string is padded."""
+    if isinstance(value, bool):
+        raise InvalidIdentifier(f"CIK must be digits, got {value!r}")
+    if isinstance(value, int):
+        value = str(value)
+    if not isinstance(value, str) or not value.isdigit() or len(value) > 10:
+        raise InvalidIdentifier(f"CIK {value!r} must be at most 10 digits")
+    padded = value.zfill(10)
+    if not _CIK.fullmatch(padded) or int(padded) == 0:
+        raise InvalidIdentifier(f"CIK {value!r} must be a positive 10-digit number")
+    return padded
+
+
+def year(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1900 <= value <= 2200:
+        raise InvalidIdentifier(f"year must be an integer in 1900..2200, got {value!r}")
+    return value
+
+
+def name(value: object, what: str = "name") -> str:
+    """A lower-case slug for universes and datasets."""
+    if not isinstance(value, str) or not _NAME.fullmatch(value):
+        raise InvalidIdentifier(f"{what} {value!r} must be a lower-case slug ([a-z0-9_-])")
+    return value
+
+
+def run_id(value: object) -> str:
+    """An Airflow run id or similar token used in staging and quarantine keys."""
+    if not isinstance(value, str) or not _RUN_ID.fullmatch(value) or ".." in value:
+        raise InvalidIdentifier(f"run id {value!r} has characters not allowed in a key")
+    return value.replace(":", "-").replace("+", "-")
+
+
+def _date(value: object) -> dt.date:
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        raise InvalidIdentifier(f"expected a date, got {value!r}")
+    return value
+
+
+# --- master -----------------------------------------------------------------------------------
+SECURITY_MASTER = "data/master/security_master.parquet"
+CALENDAR_MASTER = "data/master/calendar_master.parquet"
+
+
+def daily_ticks_month(sid: object, day: dt.date) -> str:
+    """The open-year monthly file holding ``day``'s bar of security ``sid``."""
+    d = _date(day)
+    return f"data/raw/ticks/daily/{security_id(sid)}/{year(d.year):04d}/{d.month:02d}/ticks.parquet"
+
+
+def daily_ticks_history(sid: object) -> str:
+    """The closed-years file of security ``sid``."""
+    return f"data/raw/ticks/daily/{security_id(sid)}/history.parquet"
+
+
+def minute_ticks_day(sid: object, day: dt.date) -> str:
+    d = _date(day)
+    return (
+        f"data/raw/ticks/minute/{security_id(sid)}/{year(d.year):04d}/{d.month:02d}/"
+        f"{d.day:02d}/ticks.parquet"
+    )
+
+
+def corporate_actions(sid: object) -> str:
+    return f"data/raw/corporate_actions/{security_id(sid)}/actions.parquet"
+
+
+def fundamentals(cik_value: object) -> str:
+    return f"data/raw/fundamental/{cik(cik_value)}/fundamental.parquet"
+
+
+def ttm(cik_value: object) -> str:
+    return f"data/derived/features/fundamental/{cik(cik_value)}/ttm.parquet"
+
+
+def derived_metrics(cik_value: object) -> str:
+    return f"data/derived/features/fundamental/{cik(cik_value)}/metrics.parquet"
+
+
+def universe(universe_name: object) -> str:
+    return f"data/universe/{name(universe_name, 'universe')}.parquet"
+
+
+# --- write-audit-publish and quality ----------------------------------------------------------
+def staging(run: object, final_key: str) -> str:
+    """Where a run stages an object before its audit."""
+    return f"data/_staging/{run_id(run)}/{_relative(final_key)}"
+
+
+def quarantine(run: object, final_key: str) -> str:
+    """Where a failed partition is kept, beside its validation result."""
+    return f"data/quarantine/{run_id(run)}/{_relative(final_key)}"
+
+
+def quality_result(dataset: object, day: dt.date, partition: object) -> str:
+    """The JSON validation result of one partition of one day."""
+    d = _date(day)
+    part = name(partition, "partition")
+    return f"data/quality/results/{name(dataset, 'dataset')}/{d.isoformat()}/{part}.json"
+
+
+def quality_results_prefix(dataset: object) -> str:
+    return f"data/quality/results/{name(dataset, 'dataset')}"
+
+
+def run_summary(dataset: object, day: dt.date) -> str:
+    """A DAG run's counts for a trading day (what the final task records)."""
+    return f"data/quality/runs/{name(dataset, 'dataset')}/{_date(day).isoformat()}.json"
+
+
+DATA_DOCS_PREFIX = "data/quality/docs"
+
+
+def _relative(final_key: str) -> str:
+    if not final_key.startswith("data/") or ".." in final_key.split("/"):
+        raise InvalidIdentifier(f"{final_key!r} is not a lake key")
+    return final_key[len("data/") :]
+
+
+def daily_ticks_batch(day: dt.date, partition: object) -> str:
+    """The name under which one chunk's day of bars is staged and, if it fails, quarantined.
+
+    It is never published: the rows are merged into the securities' monthly files.
+    """
+    d = _date(day)
+    return f"data/raw/ticks/daily/_batches/{d.isoformat()}/{name(partition, 'partition')}.parquet"

@@ -1,0 +1,69 @@
+"""Arrow schemas of the lake's tables (DESIGN §3) and the one function that conforms to them."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+UTC_INSTANT = pa.timestamp("us", tz="UTC")
+
+DAILY_TICKS = pa.schema(
+    [
+        ("security_id", pa.int64()),
+        ("symbol", pa.string()),
+        ("timestamp", pa.date32()),
+        ("open", pa.float64()),
+        ("high", pa.float64()),
+        ("low", pa.float64()),
+        ("close", pa.float64()),
+        ("volume", pa.int64()),
+    ]
+)
+
+SECURITY_MASTER = pa.schema(
+    [
+        ("security_id", pa.int64()),
+        ("symbol", pa.string()),
+        ("company", pa.string()),
+        ("cik", pa.string()),
+        ("exchange", pa.string()),
+        ("start_date", pa.date32()),
+        ("end_date", pa.date32()),
+        ("source", pa.string()),
+    ]
+)
+
+CORPORATE_ACTIONS = pa.schema(
+    [
+        ("security_id", pa.int64()),
+        ("ex_date", pa.date32()),
+        ("action", pa.string()),
+        ("ratio", pa.float64()),
+        ("amount", pa.float64()),
+        ("old_symbol", pa.string()),
+        ("new_symbol", pa.string()),
+    ]
+)
+
+
+class SchemaError(ValueError):
+    """A table does not fit its dataset's schema; the message names the column."""
+
+
+def conform(table: pa.Table, schema: pa.Schema, what: str) -> pa.Table:
+    """Select and order the schema's columns, casting safely; refuse missing or lossy columns."""
+    missing = [f.name for f in schema if f.name not in table.column_names]
+    if missing:
+        raise SchemaError(f"{what}: missing column(s) {', '.join(missing)}")
+    columns = []
+    for field in schema:
+        col = table.column(field.name)
+        if col.type != field.type:
+            try:
+                col = col.cast(field.type, safe=True)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                raise SchemaError(
+                    f"{what}: column {field.name} of type {col.type} does not cast to "
+                    f"{field.type}: {exc}"
+                ) from None
+        columns.append(col)
+    return pa.Table.from_arrays(columns, schema=schema)

@@ -1,0 +1,94 @@
+"""What a DAG run leaves behind besides data: its counts, and the Data Docs site.
+
+The final task of a run records the counts of its chunks; the Data Docs site is rebuilt from
+the validation results the gate stored in the lake, so it shows every partition of the recent
+runs whichever worker validated it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import tempfile
+from pathlib import Path
+
+from equity_lake.lake import keys
+from equity_lake.lake.store import LakeStore
+
+DOCS_DAYS = 40
+
+
+def record_run(
+    store: LakeStore, dataset: str, day: dt.date, run_id: str, chunks: list[dict]
+) -> dict[str, object]:
+    """Write and return the run's counts for ``day``."""
+    summary = {
+        "dataset": dataset,
+        "day": day.isoformat(),
+        "run_id": run_id,
+        "chunks": len(chunks),
+        "securities": sum(int(c["securities"]) for c in chunks),
+        "rows": sum(int(c["rows"]) for c in chunks),
+        "files_written": sum(int(c["files_written"]) for c in chunks),
+        "files_unchanged": sum(int(c["files_unchanged"]) for c in chunks),
+        "failed_partitions": failed_partitions(store, dataset, day),
+    }
+    store.write_json(keys.run_summary(dataset, day), summary)
+    return summary
+
+
+def failed_partitions(store: LakeStore, dataset: str, day: dt.date) -> list[str]:
+    """Partitions of ``day`` whose latest validation failed."""
+    prefix = f"{keys.quality_results_prefix(dataset)}/{day.isoformat()}"
+    failed = []
+    for key in store.list(prefix):
+        result = store.read_json(key)
+        if isinstance(result, dict) and not result.get("success", False):
+            failed.append(Path(key).stem)
+    return failed
+
+
+def publish_data_docs(store: LakeStore, dataset: str, days: int = DOCS_DAYS) -> str:
+    """Rebuild the Data Docs site from the last ``days`` days of results; returns its URI."""
+    from equity_lake.quality.docs import build_site
+
+    prefix = keys.quality_results_prefix(dataset)
+    result_keys = store.list(prefix)
+    dates = sorted({k[len(prefix) + 1 :].split("/")[0] for k in result_keys})[-days:]
+    wanted = [k for k in result_keys if k[len(prefix) + 1 :].split("/")[0] in set(dates)]
+    results = [store.read_json(k) for k in wanted]
+    with tempfile.TemporaryDirectory() as tmp:
+        site = Path(tmp) / "site"
+        build_site([r for r in results if isinstance(r, dict)], site)
+        for path in sorted(site.rglob("*")):
+            if path.is_file():
+                rel = path.relative_to(site).as_posix()
+                store.write_bytes(f"{keys.DATA_DOCS_PREFIX}/{rel}", path.read_bytes())
+    return store.uri(f"{keys.DATA_DOCS_PREFIX}/index.html")
+
+
+def summarize(store: LakeStore, dataset: str, start: dt.date, end: dt.date) -> str:
+    """A short human summary of the runs between ``start`` and ``end`` (the demo's last words)."""
+    from equity_lake import calendar
+
+    lines = [f"{dataset}: runs from {start} to {end}"]
+    lines.append(f"{'day':<12}{'securities':>11}{'rows':>9}{'written':>9}  failed partitions")
+    runs_seen = 0
+    for day in calendar.sessions_between(start, end):
+        summary = store.read_json(keys.run_summary(dataset, day))
+        if not isinstance(summary, dict):
+            lines.append(f"{day.isoformat():<12}{'(no run)':>11}")
+            continue
+        runs_seen += 1
+        failed = failed_partitions(store, dataset, day)
+        lines.append(
+            f"{day.isoformat():<12}{summary['securities']:>11}{summary['rows']:>9}"
+            f"{summary['files_written']:>9}  {', '.join(failed) or 'none'}"
+        )
+    lines.append(f"runs: {runs_seen}; lake: {store.config.uri}")
+    lines.append(f"Data Docs: {store.uri(keys.DATA_DOCS_PREFIX + '/index.html')}")
+    return "\n".join(lines)
+
+
+def dumps(obj: object) -> str:
+    return json.dumps(obj, sort_keys=True, default=str)

@@ -1,0 +1,47 @@
+"""Shared fixtures: a local lake folder, a local S3 server, and the built sample master."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.servers import MotoS3
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO.parent / "shared" / "fixtures"
+
+for _var in ("LAKE_URI", "LAKE_S3_ENDPOINT"):
+    os.environ.pop(_var, None)
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[MotoS3]:
+    server = MotoS3().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_env(s3_server: MotoS3, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A fresh bucket on the local S3 server, configured as the lake through the environment."""
+    bucket = f"lake-{uuid.uuid4().hex[:12]}"
+    s3_server.create_bucket(bucket)
+    env = s3_server.env(bucket)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+@pytest.fixture
+def local_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A fresh local-folder lake configured through the environment."""
+    uri = (tmp_path / "lake").as_uri()
+    monkeypatch.setenv("LAKE_URI", uri)
+    monkeypatch.delenv("LAKE_S3_ENDPOINT", raising=False)
+    return {"LAKE_URI": uri}

@@ -1,0 +1,67 @@
+import pyarrow as pa
+import pytest
+
+from equity_lake.config import ConfigError, LakeConfig
+from equity_lake.lake.store import LakeStore
+
+TABLE = pa.table({"a": pa.array([1, 2, 3], pa.int64()), "b": ["x", "y", "z"]})
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request) -> LakeStore:
+    request.getfixturevalue("local_env" if request.param == "local" else "s3_env")
+    return LakeStore()
+
+
+def test_round_trip_list_move_delete(store):
+    assert store.read_table("data/t/one.parquet") is None
+    store.write_table("data/t/one.parquet", TABLE)
+    assert store.read_table("data/t/one.parquet").equals(TABLE)
+    assert store.exists("data/t/one.parquet")
+    store.move("data/t/one.parquet", "data/u/two.parquet")
+    assert not store.exists("data/t/one.parquet")
+    assert store.list("data") == ["data/u/two.parquet"]
+    store.write_json("data/u/meta.json", {"k": 1})
+    assert store.read_json("data/u/meta.json") == {"k": 1}
+    store.delete("data/u/two.parquet")
+    store.delete("data/u/two.parquet")  # deleting twice is fine
+    assert store.list("data/u") == ["data/u/meta.json"]
+
+
+def test_replace_leaves_no_temporary_objects(store):
+    for i in range(3):
+        store.write_table("data/t/x.parquet", TABLE.slice(0, i + 1))
+    assert store.list("data") == ["data/t/x.parquet"]
+    assert store.read_table("data/t/x.parquet").num_rows == 3
+
+
+def test_keys_that_escape_the_lake_are_refused(store):
+    with pytest.raises(ValueError):
+        store.path("../outside")
+    with pytest.raises(ValueError):
+        store.path("/etc/passwd")
+
+
+def test_default_lake_is_the_repo_folder():
+    config = LakeConfig.from_env({})
+    assert config.uri.endswith("/lake") and config.scheme == "file"
+
+
+@pytest.mark.parametrize(
+    "env, match",
+    [
+        ({"LAKE_URI": "gs://bucket"}, "LAKE_URI"),
+        ({"LAKE_URI": "s3://"}, "bucket"),
+        ({"LAKE_URI": "s3://b", "LAKE_S3_ENDPOINT": "127.0.0.1:9000"}, "LAKE_S3_ENDPOINT"),
+    ],
+)
+def test_bad_configuration_names_the_setting(env, match):
+    with pytest.raises(ConfigError, match=match):
+        LakeConfig.from_env(env)
+
+
+def test_secrets_stay_out_of_repr():
+    config = LakeConfig.from_env(
+        {"LAKE_URI": "s3://b", "AWS_ACCESS_KEY_ID": "AKIDSECRET", "AWS_SECRET_ACCESS_KEY": "shh"}
+    )
+    assert "AKIDSECRET" not in repr(config) and "shh" not in repr(config)

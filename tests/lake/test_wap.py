@@ -1,0 +1,52 @@
+import datetime as dt
+
+import pyarrow as pa
+
+from equity_lake.lake import wap
+
+
+def bars(days, close):
+    return pa.table(
+        {
+            "timestamp": pa.array(days, pa.date32()),
+            "close": pa.array([close] * len(days), pa.float64()),
+        }
+    )
+
+
+D1, D2, D3 = dt.date(2024, 12, 23), dt.date(2024, 12, 24), dt.date(2024, 12, 26)
+
+
+def test_merge_keeps_other_rows_and_replaces_equal_keys():
+    existing = bars([D1, D2], 1.0)
+    merged = wap.merge_rows(existing, bars([D2, D3], 2.0), ["timestamp"])
+    assert merged.column("timestamp").to_pylist() == [D1, D2, D3]
+    assert merged.column("close").to_pylist() == [1.0, 2.0, 2.0]
+
+
+def test_merge_is_idempotent():
+    once = wap.merge_rows(None, bars([D1], 1.0), ["timestamp"])
+    twice = wap.merge_rows(once, bars([D1], 1.0), ["timestamp"])
+    assert once.equals(twice)
+
+
+def test_merge_with_compound_keys():
+    existing = pa.table({"k": [1, 1], "d": [D1, D2], "v": [1.0, 1.0]})
+    new = pa.table({"k": [1, 2], "d": [D2, D2], "v": [5.0, 6.0]})
+    merged = wap.merge_rows(existing, new, ["k", "d"])
+    assert merged.to_pylist() == [
+        {"k": 1, "d": D1, "v": 1.0},
+        {"k": 1, "d": D2, "v": 5.0},
+        {"k": 2, "d": D2, "v": 6.0},
+    ]
+
+
+def test_publish_merge_skips_unchanged_objects(local_env):
+    from equity_lake.lake.store import LakeStore
+
+    store = LakeStore()
+    key = "data/raw/ticks/daily/1/2024/12/ticks.parquet"
+    assert wap.publish_merge(store, key, bars([D1], 1.0), ["timestamp"]) is True
+    assert wap.publish_merge(store, key, bars([D1], 1.0), ["timestamp"]) is False
+    assert wap.publish_merge(store, key, bars([D2], 1.0), ["timestamp"]) is True
+    assert store.read_table(key).num_rows == 2
