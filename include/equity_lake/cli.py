@@ -33,9 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     ingest_cmds = ingest.add_subparsers(dest="command", required=True)
     daily = ingest_cmds.add_parser("daily-ticks", help="one trading day of daily bars")
     daily.add_argument("--date", required=True, help="trading day, YYYY-MM-DD")
-    which = daily.add_mutually_exclusive_group()
-    which.add_argument("--symbols", help="comma-separated tickers (default: whole universe)")
-    which.add_argument("--chunk", help="I/N: the I-th of N slices of the day's universe")
+    daily.add_argument("--symbols", help="comma-separated tickers (default: whole universe)")
+    daily.add_argument("--chunk", help="I/N: the I-th of N slices of the (symbol-filtered) universe")
     daily.add_argument("--source", default="sample")
     daily.add_argument("--run-id", help="names staging/quarantine keys (default: generated)")
 

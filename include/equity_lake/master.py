@@ -80,29 +80,23 @@ def check(master: pa.Table) -> None:
             )
 
 
-def write(store: LakeStore, built: MasterBuild) -> dict[str, int]:
+def write(store: LakeStore, built: MasterBuild) -> dict[str, object]:
     """Publish the master, the calendar and each security's corporate actions."""
     from concurrent.futures import ThreadPoolExecutor
 
-    store.write_table(keys.SECURITY_MASTER, built.master)
-    store.write_table(keys.CALENDAR_MASTER, calendar.calendar_table())
+    master_written = store.write_table_if_changed(keys.SECURITY_MASTER, built.master)
+    store.write_table_if_changed(keys.CALENDAR_MASTER, calendar.calendar_table())
     actions = built.actions.sort_by([("security_id", "ascending"), ("ex_date", "ascending")])
-    ids = actions.column("security_id").to_numpy()
-    groups = runs(ids)
+    groups = runs(actions.column("security_id").to_numpy())
 
     def publish(group: tuple[int, int, int]) -> bool:
         sid, lo, hi = group
-        part = actions.slice(lo, hi - lo)
-        key = keys.corporate_actions(sid)
-        existing = store.read_table(key)
-        if existing is not None and existing.equals(part):
-            return False
-        store.write_table(key, part)
-        return True
+        return store.write_table_if_changed(keys.corporate_actions(sid), actions.slice(lo, hi - lo))
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         written = sum(pool.map(publish, groups))
     return {
+        "master_written": master_written,
         "securities": len(set(built.master.column("security_id").to_pylist())),
         "symbol_periods": built.master.num_rows,
         "corporate_action_files": len(groups),

@@ -71,6 +71,14 @@ class ChunkPlan:
     def label(self) -> str:
         return f"{self.chunk}: {self.first_symbol}..{self.last_symbol} ({self.size})"
 
+    def argv(
+        self, day: dt.date, source: str, run_id: str, symbols: list[str] | None = None
+    ) -> list[str]:
+        """The CLI command that ingests this chunk, whichever runtime runs it."""
+        argv = ["ingest", "daily-ticks", "--date", day.isoformat(), "--chunk", self.chunk,
+                "--source", source, "--run-id", run_id]
+        return argv + (["--symbols", ",".join(symbols)] if symbols else [])
+
 
 @dataclass(frozen=True)
 class ChunkResult:

@@ -93,6 +93,17 @@ class LakeStore:
         pq.write_table(table, sink, **PARQUET_OPTIONS)
         self.write_bytes(key, sink.getvalue())
 
+    def write_table_if_changed(self, key: str, table: pa.Table) -> bool:
+        """Replace ``key`` unless it already holds exactly ``table``; True when written.
+
+        Re-running a job then leaves the lake byte-for-byte unchanged.
+        """
+        existing = self.read_table(key)
+        if existing is not None and existing.schema.equals(table.schema) and existing.equals(table):
+            return False
+        self.write_table(key, table)
+        return True
+
     def write_bytes(self, key: str, data: bytes) -> None:
         """Replace ``key`` with ``data`` atomically (rename locally, one upload on S3)."""
         path = self.path(key)

@@ -1,0 +1,41 @@
+# equity-lake: `make demo` runs the daily_ticks DAG on the offline sample market into ./lake,
+# `make test` runs the test suite, `make bench` prints the benchmark ratios.
+SHELL := /bin/bash
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+TOOLS := $(ROOT)/.tools
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo $(TOOLS)/bin/uv)
+PY := $(ROOT)/.venv/bin/python
+export AIRFLOW_HOME ?= $(ROOT)/.airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(ROOT)/dags
+export AIRFLOW__CORE__PLUGINS_FOLDER := $(ROOT)/plugins
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+export PYTHONPATH := $(ROOT)/plugins:$(ROOT)/dags$(if $(PYTHONPATH),:$(PYTHONPATH))
+
+.PHONY: install demo test bench lint clean
+
+$(TOOLS)/bin/uv:
+	python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(ROOT)/.venv/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --all-extras --quiet
+	touch $@
+
+install: $(ROOT)/.venv/.synced
+
+demo: install
+	$(PY) scripts/demo.py
+
+test: install
+	$(PY) -m pytest
+
+bench: install
+	$(PY) benchmarks/run.py
+
+lint: install
+	$(ROOT)/.venv/bin/ruff check .
+	$(ROOT)/.venv/bin/ruff format --check .
+
+clean:
+	rm -rf $(ROOT)/lake $(AIRFLOW_HOME) $(ROOT)/.bench

@@ -1,0 +1,63 @@
+"""daily_ticks: one trading day of raw daily bars for every listed security.
+
+Runs once per NYSE session, 30 minutes after the close (no runs on weekends and holidays).
+The day comes from the run's data interval, so catchup and `airflow backfill create` write
+exactly what the live run writes. The universe active that day is split into chunks; each
+chunk is fetched, gated by the `daily_ticks` expectation suite and merged into the securities'
+monthly files (write-audit-publish). The last task records the run's counts, rebuilds the Data
+Docs site and emits the daily-ticks Asset.
+
+Params (UI trigger): `source`, `symbols` (a subset; empty = whole universe), `chunk_size`.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Param, dag, task
+
+from equity_lake_airflow.assets import DAILY_TICKS
+from equity_lake_airflow.defaults import DEFAULT_ARGS, START_DATE
+from equity_lake_airflow.runtime import ingest_task
+from nyse_timetable import NYSESessionTimetable
+
+SYMBOL_PATTERN = r"^[A-Za-z][A-Za-z0-9]{0,9}([.\-/][A-Za-z0-9]{1,4})?$"
+
+
+@dag(
+    schedule=NYSESessionTimetable(),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=4,
+    default_args=DEFAULT_ARGS,
+    tags=["equity-lake", "ticks", "daily"],
+    params={
+        "source": Param("sample", type="string", enum=["sample"], description="bar source"),
+        "symbols": Param(
+            [], type="array", items={"type": "string", "pattern": SYMBOL_PATTERN},
+            description="only these tickers (empty: the whole universe active that day)",
+        ),
+        "chunk_size": Param(
+            500, type="integer", minimum=10, maximum=20000,
+            description="securities per mapped ingest task (at most 1,000 tasks are made)",
+        ),
+    },
+    doc_md=__doc__,
+)
+def daily_ticks():
+    @task
+    def plan_chunks(**context) -> list[dict]:
+        from equity_lake_airflow.tasks import plan_daily_chunks
+
+        return plan_daily_chunks(context)
+
+    @task(trigger_rule="all_done", outlets=[DAILY_TICKS])
+    def record_run(results, **context) -> dict:
+        from equity_lake_airflow.tasks import record_daily_run
+
+        return record_daily_run(context, results)
+
+    chunks = plan_chunks()
+    ingested = ingest_task("ingest_chunk").expand(chunk=chunks)
+    record_run(ingested)
+
+
+daily_ticks()

@@ -1,0 +1,217 @@
+"""Expectation suites, one builder function per dataset.
+
+Each dataset registers one function with `@register(...)`. The function takes the run's
+parameters as keyword-only arguments and returns a fresh `ExpectationSuite`; the gate
+derives the required parameter names from the signature, so adding a dataset (minute
+ticks, fundamentals) means adding one decorated function here and nothing in the gate.
+
+Suites are rebuilt per call rather than parameterised with GX's `$PARAMETER` syntax: that
+costs about a millisecond and keeps the concrete values (trading date, row bounds) in the
+stored validation result, which is what Data Docs renders.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import great_expectations as gx
+import great_expectations.expectations as gxe
+import pyarrow as pa
+
+from equity_lake.quality.frames import pandas_dtype_name
+
+SuiteBuilder = Callable[..., gx.ExpectationSuite]
+
+DAILY_TICKS = "daily-ticks"
+DAILY_TICKS_SUITE = "daily_ticks"
+
+#: The daily-ticks partition contract: column order, Arrow types, and nullability.
+DAILY_TICKS_SCHEMA = pa.schema(
+    [
+        pa.field("security_id", pa.int64(), nullable=False),
+        pa.field("symbol", pa.string(), nullable=False),
+        pa.field("timestamp", pa.date32(), nullable=False),
+        pa.field("open", pa.float64(), nullable=False),
+        pa.field("high", pa.float64(), nullable=False),
+        pa.field("low", pa.float64(), nullable=False),
+        pa.field("close", pa.float64(), nullable=False),
+        pa.field("volume", pa.int64(), nullable=False),
+    ]
+)
+
+
+@dataclass(frozen=True)
+class DatasetSuite:
+    """A registered dataset: its suite name, builder and the parameters the builder needs."""
+
+    dataset: str
+    suite_name: str
+    build: SuiteBuilder
+    required_params: tuple[str, ...]
+    optional_params: tuple[str, ...]
+    label_params: tuple[str, ...]
+
+    def check_params(self, params: dict[str, object]) -> dict[str, object]:
+        """Fail early, naming every missing or unknown parameter, before touching GX."""
+        missing = [p for p in self.required_params if p not in params]
+        known = set(self.required_params) | set(self.optional_params)
+        unknown = sorted(p for p in params if p not in known)
+        problems = []
+        if missing:
+            problems.append(f"missing parameter(s) {', '.join(missing)}")
+        if unknown:
+            problems.append(f"unknown parameter(s) {', '.join(unknown)}")
+        if problems:
+            raise ValueError(
+                f"{self.dataset}: {'; '.join(problems)} "
+                f"(expected {', '.join(self.required_params)})"
+            )
+        return dict(params)
+
+    def default_label(self, params: dict[str, object]) -> str:
+        """Readable batch label when the caller gives none, e.g. "daily-ticks 2024-12-23"."""
+        values = [str(params[p]) for p in self.label_params if p in params]
+        return " ".join([self.dataset, *values])
+
+
+_REGISTRY: dict[str, DatasetSuite] = {}
+
+
+def register(
+    dataset: str, *, suite_name: str, label_params: Sequence[str] = ()
+) -> Callable[[SuiteBuilder], SuiteBuilder]:
+    """Register a suite builder for a dataset; its keyword-only args become the gate params."""
+
+    def decorate(build: SuiteBuilder) -> SuiteBuilder:
+        signature = inspect.signature(build)
+        required = tuple(
+            name
+            for name, p in signature.parameters.items()
+            if p.kind is p.KEYWORD_ONLY and p.default is p.empty
+        )
+        optional = tuple(
+            name
+            for name, p in signature.parameters.items()
+            if p.kind is p.KEYWORD_ONLY and p.default is not p.empty
+        )
+        if dataset in _REGISTRY:
+            raise ValueError(f"dataset {dataset!r} is already registered")
+        _REGISTRY[dataset] = DatasetSuite(
+            dataset=dataset,
+            suite_name=suite_name,
+            build=build,
+            required_params=required,
+            optional_params=optional,
+            label_params=tuple(label_params),
+        )
+        return build
+
+    return decorate
+
+
+def get(dataset: str) -> DatasetSuite:
+    """Look up a dataset's suite; an unknown name is a caller bug, so say which names exist."""
+    try:
+        return _REGISTRY[dataset]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        raise ValueError(f"unknown dataset {dataset!r} (known: {known})") from None
+
+
+def datasets() -> list[str]:
+    """Names of all datasets that have a suite."""
+    return sorted(_REGISTRY)
+
+
+# --- reusable expectation groups -------------------------------------------------------
+
+
+def schema_expectations(schema: pa.Schema) -> list[gxe.Expectation]:
+    """Exact column order, per-column pandas dtype, and not-null for non-nullable fields."""
+    expectations: list[gxe.Expectation] = [
+        gxe.ExpectTableColumnsToMatchOrderedList(column_list=list(schema.names))
+    ]
+    for field in schema:
+        expectations.append(
+            gxe.ExpectColumnTypeToBe(column=field.name, type_=pandas_dtype_name(field.type))
+        )
+        if not field.nullable:
+            expectations.append(gxe.ExpectColumnValuesToNotBeNull(column=field.name))
+    return expectations
+
+
+def ohlc_expectations(
+    open_: str = "open", high: str = "high", low: str = "low", close: str = "close"
+) -> list[gxe.Expectation]:
+    """high >= max(open, close) and low <= min(open, close), as four named comparisons.
+
+    Rows where either side is null are skipped: the not-null expectation reports those,
+    and counting them here too would blame a price relation for a missing value.
+    """
+    pairs = [(high, open_), (high, close), (open_, low), (close, low)]
+    return [
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A=a, column_B=b, or_equal=True, ignore_row_if="either_value_is_missing"
+        )
+        for a, b in pairs
+    ]
+
+
+def positive_expectations(columns: Sequence[str]) -> list[gxe.Expectation]:
+    """Strictly positive values (prices)."""
+    return [
+        gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0, strict_min=True)
+        for c in columns
+    ]
+
+
+def _as_date(name: str, value: object) -> dt.date:
+    """Accept a date or an ISO string (CLI input); reject datetimes, whose day is ambiguous."""
+    if isinstance(value, dt.datetime):
+        raise TypeError(f"{name} must be a date, not a datetime: {value!r}")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value)
+    raise TypeError(f"{name} must be a datetime.date or ISO date string, got {value!r}")
+
+
+def _as_count(name: str, value: object) -> int:
+    """Row bounds must be non-negative ints (bool is an int in Python, but not a count)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+    return value
+
+
+# --- datasets ----------------------------------------------------------------------------
+
+
+@register(DAILY_TICKS, suite_name=DAILY_TICKS_SUITE, label_params=("trading_date",))
+def daily_ticks(
+    *, trading_date: dt.date | str, expected_rows: int, min_rows: int
+) -> gx.ExpectationSuite:
+    """Suite for one trading day of daily bars for a chunk of the universe.
+
+    expected_rows is the number of active securities in the chunk; min_rows the tolerance
+    below it (a few securities may legitimately not trade). More rows than active
+    securities means duplicates or securities outside the universe, so it is an upper bound.
+    """
+    day = _as_date("trading_date", trading_date)
+    expected = _as_count("expected_rows", expected_rows)
+    minimum = _as_count("min_rows", min_rows)
+    if minimum > expected:
+        raise ValueError(f"min_rows ({minimum}) exceeds expected_rows ({expected})")
+
+    expectations = [
+        *schema_expectations(DAILY_TICKS_SCHEMA),
+        *ohlc_expectations(),
+        *positive_expectations(["open", "high", "low", "close"]),
+        gxe.ExpectColumnValuesToBeBetween(column="volume", min_value=0),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["security_id", "timestamp"]),
+        gxe.ExpectColumnValuesToBeInSet(column="timestamp", value_set=[day]),
+        gxe.ExpectTableRowCountToBeBetween(min_value=minimum, max_value=expected),
+    ]
+    return gx.ExpectationSuite(name=DAILY_TICKS_SUITE, expectations=expectations)

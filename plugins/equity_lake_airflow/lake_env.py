@@ -1,0 +1,74 @@
+"""Lake location and credentials for a task, from an Airflow connection or the environment.
+
+Connection ``equity_lake_s3`` (type ``aws``): login = access key id, password = secret key,
+extra ``{"endpoint_url": "...", "region_name": "...", "lake_uri": "s3://bucket"}``. Without
+the connection the worker's environment (``LAKE_URI``, ``LAKE_S3_ENDPOINT``, ``AWS_*``) is
+used as is. Secrets are registered with Airflow's masker so they never reach task logs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+CONN_ID = "equity_lake_s3"
+PASSTHROUGH = (
+    "LAKE_URI",
+    "LAKE_S3_ENDPOINT",
+    "LAKE_S3_REGION",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_DEFAULT_REGION",
+)
+
+
+def lake_environment() -> dict[str, str]:
+    """The variables the CLI reads to find the lake (call at run time, never at parse time)."""
+    env = {k: os.environ[k] for k in PASSTHROUGH if os.environ.get(k)}
+    conn = _connection()
+    if conn is None:
+        return env
+    from airflow.sdk.log import mask_secret
+
+    extra = conn.extra_dejson or {}
+    if conn.login:
+        env["AWS_ACCESS_KEY_ID"] = conn.login
+    if conn.password:
+        mask_secret(conn.password)
+        env["AWS_SECRET_ACCESS_KEY"] = conn.password
+    if extra.get("aws_session_token"):
+        mask_secret(extra["aws_session_token"])
+        env["AWS_SESSION_TOKEN"] = extra["aws_session_token"]
+    if extra.get("endpoint_url"):
+        env["LAKE_S3_ENDPOINT"] = extra["endpoint_url"]
+    if extra.get("region_name"):
+        env["LAKE_S3_REGION"] = extra["region_name"]
+    if extra.get("lake_uri"):
+        env["LAKE_URI"] = extra["lake_uri"]
+    return env
+
+
+@contextlib.contextmanager
+def applied(env: dict[str, str]) -> Iterator[None]:
+    """Run in-process code with ``env`` set, restoring the worker's environment afterwards."""
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _connection():
+    from airflow.sdk import BaseHook
+
+    try:
+        return BaseHook.get_connection(CONN_ID)
+    except Exception:  # noqa: BLE001 - absent connection: the environment is the config
+        return None

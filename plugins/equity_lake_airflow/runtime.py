@@ -1,0 +1,68 @@
+"""The task-runtime seam: every DAG builds its ingest operator here.
+
+Which runtime runs the ``equity-lake`` CLI command of a mapped task is configuration
+(``EQUITY_LAKE_RUNTIME``: ``local`` (default, in-process), ``docker``, ``kubernetes``,
+``ecs``), never a DAG edit. Every runtime is handed the same thing per mapped instance: a chunk
+``{"label": "...", "argv": [...]}`` whose argv is the CLI command line.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+RUNTIMES = ("local", "docker", "kubernetes", "ecs")
+IMPLEMENTED = ("local",)
+
+
+class RuntimeConfigError(ValueError):
+    """EQUITY_LAKE_RUNTIME names an unknown or not yet available runtime."""
+
+
+def runtime_name() -> str:
+    name = os.environ.get("EQUITY_LAKE_RUNTIME", "local").strip().lower() or "local"
+    if name not in RUNTIMES:
+        raise RuntimeConfigError(
+            f"EQUITY_LAKE_RUNTIME={name!r} is not one of {', '.join(RUNTIMES)}"
+        )
+    if name not in IMPLEMENTED:
+        raise RuntimeConfigError(
+            f"EQUITY_LAKE_RUNTIME={name!r} is not implemented yet; available: "
+            f"{', '.join(IMPLEMENTED)}"
+        )
+    return name
+
+
+def ingest_task(task_id: str, *, pool: str = "default_pool", **task_kwargs: Any):
+    """A task to ``.expand(chunk=...)`` over chunks, running on the configured runtime."""
+    name = runtime_name()
+    if name == "local":
+        return _local(task_id, pool, task_kwargs)
+    raise AssertionError(name)  # pragma: no cover - runtime_name() refused it
+
+
+def run_cli(argv: list[str]) -> Any:
+    """Run the CLI in-process with the lake's environment; data failures do not retry."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from equity_lake import cli
+    from equity_lake.lake.keys import InvalidIdentifier
+    from equity_lake.lake.wap import QualityGateFailed
+    from equity_lake_airflow.lake_env import applied, lake_environment
+
+    with applied(lake_environment()):
+        try:
+            return cli.run(argv)
+        except (QualityGateFailed, InvalidIdentifier) as exc:
+            raise AirflowFailException(str(exc)) from exc
+
+
+def _local(task_id: str, pool: str, task_kwargs: dict[str, Any]):
+    from airflow.sdk import get_current_context, task
+
+    @task(task_id=task_id, pool=pool, map_index_template="{{ chunk_label }}", **task_kwargs)
+    def run_chunk(chunk: dict[str, Any]) -> Any:
+        get_current_context()["chunk_label"] = chunk["label"]
+        return run_cli(chunk["argv"])
+
+    return run_chunk

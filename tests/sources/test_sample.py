@@ -1,0 +1,314 @@
+"""The offline ``sample`` market: determinism, event realism and bar consistency."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from equity_lake import calendar
+from equity_lake.sources.sample import DAILY_BARS_SCHEMA, EXCHANGES, SampleMarket
+
+SAMPLE_DAYS = [
+    dt.date(2009, 1, 2),
+    dt.date(2012, 6, 1),
+    dt.date(2020, 3, 16),
+    dt.date(2024, 12, 23),
+]
+
+
+@pytest.fixture(scope="module")
+def market() -> SampleMarket:
+    return SampleMarket()
+
+
+@pytest.fixture(scope="module")
+def periods(market: SampleMarket) -> pd.DataFrame:
+    return market.symbol_periods().to_pandas()
+
+
+@pytest.fixture(scope="module")
+def actions(market: SampleMarket) -> pd.DataFrame:
+    return market.corporate_actions().to_pandas()
+
+
+def _bar(market: SampleMarket, day: dt.date, security_id: int) -> dict:
+    rows = market.daily_bars(day, [security_id]).to_pylist()
+    assert len(rows) == 1, f"no bar for {security_id} on {day}"
+    return rows[0]
+
+
+def _spread_sessions(n: int) -> list[dt.date]:
+    sessions = calendar.sessions_between(dt.date(2009, 1, 2), dt.date(2025, 12, 31))
+    return [sessions[i] for i in np.linspace(0, len(sessions) - 1, n).astype(int)]
+
+
+# --- determinism ------------------------------------------------------------------------------
+
+
+def test_two_instances_with_the_same_seed_agree_whatever_the_call_order(market):
+    other = SampleMarket()
+    assert other.symbol_periods().equals(market.symbol_periods())
+    assert other.corporate_actions().equals(market.corporate_actions())
+    days = [dt.date(2025, 12, 31), dt.date(2009, 1, 2), dt.date(2017, 8, 14)]
+    later_first = [other.daily_bars(d) for d in days]
+    earlier_first = [market.daily_bars(d) for d in reversed(days)][::-1]
+    for a, b in zip(later_first, earlier_first, strict=True):
+        assert a.num_rows > 5000
+        assert a.equals(b)
+
+
+def test_a_different_seed_gives_a_different_market(market):
+    other = SampleMarket(seed=7)
+    assert not other.symbol_periods().equals(market.symbol_periods())
+    day = dt.date(2015, 3, 2)
+    common = np.intersect1d(market.active_security_ids(day), other.active_security_ids(day))
+    a = market.daily_bars(day, common).column("close").to_numpy()
+    b = other.daily_bars(day, common).column("close").to_numpy()
+    assert np.mean(a == b) < 0.05
+
+
+def test_a_bar_does_not_depend_on_which_other_securities_are_asked_for(market, actions):
+    day = dt.date(2019, 11, 5)
+    full = market.daily_bars(day).to_pandas().set_index("security_id")
+    rng = np.random.default_rng(1)
+    subset = rng.choice(full.index.to_numpy(), 250, replace=False)
+    unknown = [1, 99_999_999]
+    gone = actions[(actions["action"] == "delisting") & (actions["ex_date"] < day)]
+    inactive = gone["security_id"].head(5).tolist()
+    assert inactive and not set(inactive) & set(full.index)
+    asked = list(subset[::-1]) + unknown + inactive + [int(subset[0])]  # unsorted, duplicated
+    part = market.daily_bars(day, asked)
+    assert part.column("security_id").to_pylist() == sorted(int(i) for i in subset)
+    pd.testing.assert_frame_equal(
+        part.to_pandas().set_index("security_id"), full.loc[sorted(subset)], check_names=False
+    )
+    one = int(subset[3])
+    assert market.daily_bars(day, [one]).to_pylist()[0] == {
+        "security_id": one,
+        **full.loc[one].to_dict(),
+    }
+
+
+# --- universe ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("day", [dt.date(2024, 12, 23), dt.date(2012, 6, 1), dt.date(2009, 1, 2)])
+def test_about_six_thousand_securities_trade_each_day(market, day):
+    ids = market.active_security_ids(day)
+    assert ids.dtype == np.int64
+    assert np.all(np.diff(ids) > 0)
+    assert 5_500 <= len(ids) <= 6_500
+    assert market.daily_bars(day).column("security_id").to_numpy().tolist() == ids.tolist()
+
+
+def test_about_ten_thousand_securities_over_the_whole_range(periods):
+    assert 9_500 <= periods["security_id"].nunique() <= 11_500
+
+
+def test_event_rates_are_realistic(market, actions, periods):
+    years = range(2009, 2026)
+    per_year = actions.assign(year=pd.to_datetime(actions["ex_date"]).dt.year)
+    counts = per_year.groupby(["action", "year"]).size().unstack(fill_value=0)
+    assert 250 <= counts.loc["listing", years].mean() <= 400
+    assert 200 <= counts.loc["delisting", years].mean() <= 400
+    active = len(market.active_security_ids(dt.date(2016, 6, 1)))
+    assert 0.01 <= counts.loc["symbol_change", years].mean() / active <= 0.02
+    assert 0.005 <= counts.loc["split", years].mean() / active <= 0.02
+    splits = actions[actions["action"] == "split"]
+    assert set(splits["ratio"]) == {2.0, 3.0, 1.5, 0.1, 0.2}
+    assert (splits["ratio"] < 1).mean() > 0.05  # reverse splits exist, forward ones dominate
+    dividends = actions[actions["action"] == "dividend"]
+    payers_2016 = dividends[pd.to_datetime(dividends["ex_date"]).dt.year == 2016]
+    assert 0.3 <= payers_2016["security_id"].nunique() / active <= 0.5
+    per_payer = payers_2016.groupby("security_id").size()
+    assert per_payer.median() == 4  # quarterly
+    assert (dividends["amount"] > 0).all()
+    assert actions.loc[actions["action"] != "split", "ratio"].isna().all()
+    assert actions.loc[actions["action"] != "dividend", "amount"].isna().all()
+
+
+def test_event_dates_are_sessions_inside_the_range(market, actions, periods):
+    sessions = set(calendar.sessions_between(market.start, market.end))
+    assert set(actions["ex_date"]) <= sessions
+    assert set(periods["start_date"]) <= sessions
+    assert set(periods["end_date"].dropna()) <= sessions
+
+
+def test_reference_columns_look_real(periods):
+    assert periods["symbol"].map(lambda s: re.fullmatch(r"[A-Z]{1,5}", s) is not None).all()
+    assert periods["cik"].map(lambda s: re.fullmatch(r"\d{10}", s) is not None).all()
+    assert set(periods["exchange"]) == set(EXCHANGES)
+    assert (periods.groupby("security_id")["cik"].nunique() == 1).all()
+    assert (periods.groupby("cik")["security_id"].nunique() == 1).all()
+    assert (periods.groupby("security_id")["exchange"].nunique() == 1).all()
+    assert (
+        periods["company"]
+        .str.match(r"^[A-Z][\w&.' -]+ (Inc\.|Corp\.|Corporation|Co\.|Ltd\.|plc)$")
+        .all()
+    )
+    assert periods.drop_duplicates("security_id")["company"].is_unique
+
+
+# --- tickers ----------------------------------------------------------------------------------
+
+
+def test_no_two_securities_hold_a_ticker_on_the_same_day(market, periods):
+    spans = periods.assign(end=periods["end_date"].fillna(market.end))
+    spans = spans.sort_values(["symbol", "start_date"])
+    previous_end = spans.groupby("symbol")["end"].shift()
+    assert not (previous_end.notna() & (spans["start_date"] <= previous_end)).any()
+    for day in SAMPLE_DAYS:
+        symbols = market.daily_bars(day).column("symbol").to_pandas()
+        assert symbols.is_unique and symbols.notna().all()
+
+
+def test_freed_tickers_are_reused_by_other_securities(periods):
+    spans = periods.sort_values(["symbol", "start_date"])
+    before = spans.groupby("symbol")[["security_id", "end_date"]].shift()
+    reused = spans[before["security_id"].notna() & (before["security_id"] != spans["security_id"])]
+    assert len(reused) >= 50
+    assert (reused["start_date"] > before.loc[reused.index, "end_date"]).all()
+
+
+def test_a_ticker_change_keeps_the_security_id(market, actions, periods):
+    changes = actions[actions["action"] == "symbol_change"].sample(40, random_state=2)
+    for row in changes.itertuples():
+        day_before = calendar.previous_session(row.ex_date)
+        assert _bar(market, day_before, row.security_id)["symbol"] == row.old_symbol
+        assert _bar(market, row.ex_date, row.security_id)["symbol"] == row.new_symbol
+        assert row.old_symbol != row.new_symbol
+        own = periods[periods["security_id"] == row.security_id].set_index("symbol")
+        assert own.loc[row.old_symbol, "end_date"] == day_before
+        assert own.loc[row.new_symbol, "start_date"] == row.ex_date
+
+
+def test_bar_symbols_match_the_symbol_periods(market, periods):
+    day = dt.date(2021, 7, 9)
+    bars = market.daily_bars(day).to_pandas()
+    held = periods[
+        (periods["start_date"] <= day) & (periods["end_date"].isna() | (periods["end_date"] >= day))
+    ]
+    assert held["security_id"].is_unique
+    merged = bars.merge(held, on="security_id", how="outer", validate="one_to_one")
+    assert (merged["symbol_x"] == merged["symbol_y"]).all()
+
+
+# --- listings and delistings ------------------------------------------------------------------
+
+
+def test_a_delisted_security_trades_on_its_last_day_and_never_after(market, actions, periods):
+    delistings = actions[actions["action"] == "delisting"].sample(30, random_state=3)
+    for row in delistings.itertuples():
+        assert _bar(market, row.ex_date, row.security_id)["symbol"] == row.old_symbol
+        assert row.security_id in market.active_security_ids(row.ex_date)
+        if row.ex_date < market.end:
+            for later in [calendar.next_session(row.ex_date), market.end]:
+                assert market.daily_bars(later, [row.security_id]).num_rows == 0
+                assert row.security_id not in market.active_security_ids(later)
+        last = periods[periods["security_id"] == row.security_id]["end_date"].max()
+        assert last == row.ex_date
+
+
+def test_an_ipo_has_no_bar_before_its_listing_day(market, actions):
+    listings = actions[actions["action"] == "listing"].sample(30, random_state=4)
+    for row in listings.itertuples():
+        assert (
+            market.daily_bars(calendar.previous_session(row.ex_date), [row.security_id]).num_rows
+            == 0
+        )
+        assert _bar(market, row.ex_date, row.security_id)["symbol"] == row.new_symbol
+
+
+# --- prices -----------------------------------------------------------------------------------
+
+
+def test_split_ex_date_scales_the_raw_price_by_one_over_the_ratio(market, actions):
+    splits = actions[actions["action"] == "split"]
+    sample = pd.concat([splits[splits["ratio"] < 1].head(30), splits.sample(90, random_state=5)])
+    errors = []
+    for row in sample.itertuples():
+        before = _bar(market, calendar.previous_session(row.ex_date), row.security_id)
+        on = _bar(market, row.ex_date, row.security_id)
+        errors.append(on["open"] / before["close"] * row.ratio - 1)
+        if row.ratio < 1:
+            assert before["close"] < 5  # reverse splits are for low-priced names
+    errors = np.abs(np.array(errors))
+    assert np.median(errors) < 0.02
+    assert errors.max() < 0.12
+
+
+def test_dividend_ex_date_lowers_the_raw_price_by_about_the_amount(market, actions):
+    sample = actions[actions["action"] == "dividend"].sample(100, random_state=6)
+    errors = []
+    for row in sample.itertuples():
+        before = _bar(market, calendar.previous_session(row.ex_date), row.security_id)
+        on = _bar(market, row.ex_date, row.security_id)
+        errors.append((before["close"] - on["open"] - row.amount) / before["close"])
+        assert row.amount < 0.1 * before["close"]
+    errors = np.abs(np.array(errors))
+    assert np.median(errors) < 0.01
+    assert errors.max() < 0.06
+
+
+def test_bars_are_consistent_typed_and_sorted_over_many_days(market):
+    for day in _spread_sessions(40):
+        table = market.daily_bars(day)
+        assert table.schema == DAILY_BARS_SCHEMA
+        assert table.num_rows > 5000
+        assert all(table.column(c).null_count == 0 for c in table.column_names)
+        bars = table.to_pandas()
+        assert (bars["timestamp"] == day).all()
+        assert bars["security_id"].is_monotonic_increasing and bars["security_id"].is_unique
+        o, h, lo, c = (bars[k].to_numpy() for k in ("open", "high", "low", "close"))
+        assert (lo > 0).all()
+        assert (lo <= np.minimum(o, c)).all()
+        assert (np.maximum(o, c) <= h).all()
+        assert table.column("volume").type == pa.int64()
+        assert (bars["volume"] >= 0).all()
+        assert 1 <= np.median(c) <= 200
+        assert np.mean((c >= 1) & (c <= 1000)) > 0.9
+
+
+def test_prices_move_realistically_and_open_near_the_previous_close(market, actions):
+    day = dt.date(2018, 5, 15)
+    prev = market.daily_bars(calendar.previous_session(day)).to_pandas().set_index("security_id")
+    today = market.daily_bars(day).to_pandas().set_index("security_id")
+    ex = set(actions.loc[actions["ex_date"] == day, "security_id"])
+    both = today.join(prev, rsuffix="_prev", how="inner").drop(index=list(ex), errors="ignore")
+    moves = np.abs(np.log(both["close"] / both["close_prev"]))
+    gaps = np.abs(np.log(both["open"] / both["close_prev"]))
+    assert 0.005 <= np.median(moves) <= 0.03
+    assert np.median(gaps) < 0.01
+    assert np.quantile(gaps, 0.99) < 0.05
+
+
+def test_a_year_of_closes_has_daily_volatility_of_one_to_three_percent(market):
+    ids = market.active_security_ids(dt.date(2013, 1, 2))[::40]
+    days = calendar.sessions_between(dt.date(2013, 1, 2), dt.date(2013, 12, 31))
+    closes = pd.DataFrame(
+        {d: market.daily_bars(d, ids).to_pandas().set_index("security_id")["close"] for d in days}
+    )
+    vol = np.log(closes).diff(axis=1).std(axis=1)
+    assert 0.01 <= vol.median() <= 0.03
+
+
+# --- bad days ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "day", [dt.date(2024, 12, 25), dt.date(2024, 12, 21), dt.date(2012, 10, 29)]
+)
+def test_a_day_without_a_session_is_refused(market, day):
+    with pytest.raises(ValueError, match=day.isoformat()):
+        market.daily_bars(day)
+    assert len(market.active_security_ids(day)) == 0
+
+
+def test_a_session_outside_the_range_has_no_bars(market):
+    table = market.daily_bars(dt.date(2026, 1, 2))
+    assert table.num_rows == 0 and table.schema == DAILY_BARS_SCHEMA
+    assert len(market.active_security_ids(dt.date(2008, 12, 31))) == 0
