@@ -27,16 +27,14 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pendulum
-
 from airflow.plugins_manager import AirflowPlugin
 from airflow.timetables.base import DagRunInfo, DataInterval, Timetable
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from pendulum import DateTime
-
     from airflow.timetables.base import TimeRestriction
+    from pendulum import DateTime
 
 __all__ = [
     "DEFAULT_DELAY",
@@ -166,7 +164,13 @@ class NYSESessionTimetable(Timetable):
 
     # -- the calendar -------------------------------------------------------------------------
 
-    def _info(self, day: dt.date) -> DagRunInfo:
+    def dagrun_info_for(self, day: dt.date) -> DagRunInfo:
+        """The scheduled run of session ``day`` (ValueError when ``day`` is not a session).
+
+        ``run_after`` is also the earliest manual trigger time that maps onto ``day``, so
+        ``dag.test(logical_date=timetable.dagrun_info_for(day).run_after)`` runs session
+        ``day`` (passing the session's open instead would map onto the previous session).
+        """
         open_, close = _session_bounds(day)
         return DagRunInfo(run_after=close + self.delay, data_interval=DataInterval(open_, close))
 
@@ -234,7 +238,7 @@ class NYSESessionTimetable(Timetable):
             if latest_due is not None:
                 candidates.append(latest_due)
         day = max(candidates)
-        info = self._info(day)
+        info = self.dagrun_info_for(day)
         if restriction.latest is not None and info.logical_date > restriction.latest:
             return None
         return info
@@ -263,12 +267,12 @@ def _previous_session(day: dt.date) -> dt.date | None:
 
 
 def _format_delay(delay: dt.timedelta) -> str:
+    """``30m``, ``2h``, ``2h15m``, ``90s`` ..."""
     seconds = int(delay.total_seconds())
-    if seconds and seconds % 3600 == 0:
-        return f"{seconds // 3600}h"
-    if seconds % 60 == 0:
-        return f"{seconds // 60}m"
-    return f"{seconds}s"
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    parts = [f"{n}{unit}" for n, unit in ((hours, "h"), (minutes, "m"), (seconds, "s")) if n]
+    return "".join(parts) or "0m"
 
 
 class NYSETimetablePlugin(AirflowPlugin):

@@ -13,6 +13,8 @@ from typing import Any
 
 RUNTIMES = ("local", "docker", "kubernetes", "ecs")
 IMPLEMENTED = ("local",)
+#: rendered before the task runs, so a failed chunk keeps its "1/13: AAA..ATUO (463)" label
+LABEL_TEMPLATE = "{{ task.op_kwargs['chunk']['label'] }}"
 
 
 class RuntimeConfigError(ValueError):
@@ -58,11 +60,10 @@ def run_cli(argv: list[str]) -> Any:
 
 
 def _local(task_id: str, pool: str, task_kwargs: dict[str, Any]):
-    from airflow.sdk import get_current_context, task
+    from airflow.sdk import task
 
-    @task(task_id=task_id, pool=pool, map_index_template="{{ chunk_label }}", **task_kwargs)
+    @task(task_id=task_id, pool=pool, map_index_template=LABEL_TEMPLATE, **task_kwargs)
     def run_chunk(chunk: dict[str, Any]) -> Any:
-        get_current_context()["chunk_label"] = chunk["label"]
         return run_cli(chunk["argv"])
 
     return run_chunk

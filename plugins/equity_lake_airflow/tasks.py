@@ -56,13 +56,12 @@ def record_daily_run(context: dict[str, Any], results: Any) -> dict[str, Any]:
 
 
 def _values(results: Any) -> list[Any]:
-    values = []
+    """The XComs of the mapped instances that succeeded (a failed one pushed none)."""
     try:
-        for value in results:
-            values.append(value)
-    except Exception:  # noqa: BLE001 - a failed map index has no XCom
-        pass
-    return values
+        count = len(results)
+    except TypeError:
+        return list(results or [])
+    return [results[i] for i in range(count)]
 
 
 def _planned(context: dict[str, Any]) -> int:

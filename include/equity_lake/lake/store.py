@@ -50,16 +50,15 @@ class LakeStore:
         return self.fs.get_file_info(self.path(key)).type == pafs.FileType.File
 
     def read_table(self, key: str, columns: list[str] | None = None) -> pa.Table | None:
-        """The table at ``key``, or None when there is no such object."""
-        try:
-            with self.fs.open_input_file(self.path(key)) as f:
-                return pq.read_table(f, columns=columns)
-        except FileNotFoundError:
+        """The table at ``key``, or None when there is no such object.
+
+        Lake objects are small (a security-month, a company), so one GET of the whole object
+        beats the footer-then-columns range requests of a seekable file on S3.
+        """
+        data = self.read_bytes(key)
+        if data is None:
             return None
-        except OSError as exc:  # pyarrow's S3 reports a missing key as OSError
-            if _is_not_found(exc):
-                return None
-            raise
+        return pq.ParquetFile(pa.BufferReader(data)).read(columns=columns)
 
     def read_bytes(self, key: str) -> bytes | None:
         try:

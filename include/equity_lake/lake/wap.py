@@ -100,4 +100,8 @@ def publish_merge(
     existing = store.read_table(key)
     if existing is not None:
         existing = existing.cast(new.schema)
-    return store.write_table_if_changed(key, merge_rows(existing, new, key_columns))
+    merged = merge_rows(existing, new, key_columns)
+    if existing is not None and existing.equals(merged):
+        return False
+    store.write_table(key, merged)
+    return True

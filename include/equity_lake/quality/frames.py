@@ -26,8 +26,12 @@ def _types_mapper(arrow_type: pa.DataType) -> object | None:
 
 
 def to_frame(table: pa.Table) -> pd.DataFrame:
-    """Convert a partition to the pandas frame the gate validates (nullable ints, real dates)."""
-    return table.to_pandas(types_mapper=_types_mapper)
+    """Convert a partition to the pandas frame the gate validates (nullable ints, real dates).
+
+    Pandas metadata is ignored so the frame always has a RangeIndex: GX reports offending
+    rows by index label, and the gate maps those back to table positions.
+    """
+    return table.to_pandas(types_mapper=_types_mapper, ignore_metadata=True)
 
 
 def pandas_dtype_name(arrow_type: pa.DataType) -> str:

@@ -163,8 +163,7 @@ def ohlc_expectations(
 def positive_expectations(columns: Sequence[str]) -> list[gxe.Expectation]:
     """Strictly positive values (prices)."""
     return [
-        gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0, strict_min=True)
-        for c in columns
+        gxe.ExpectColumnValuesToBeBetween(column=c, min_value=0, strict_min=True) for c in columns
     ]
 
 

@@ -1,0 +1,169 @@
+"""`make bench`: the project's speed figures, each a ratio to a baseline measured in this run.
+
+1. ingest: one trading day of the full sample universe through the `local` runtime (the CLI
+   in-process, chunk by chunk, as the mapped tasks run it) into a local S3 server, divided by a
+   baseline that writes the same rows straight to the same keys with pyarrow at the same
+   concurrency. Target <= 1.5x.
+2. gate: time spent in the quality gate as a share of that ingest. Target < 25%.
+3. parse: import time of each DAG file minus that of an empty DAG file. Target < 0.2 s.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
+
+from tests.servers import MotoS3  # noqa: E402
+
+DAY = dt.date(2024, 12, 23)
+CHUNK_SIZE = 500
+
+
+def _fresh_bucket(server: MotoS3) -> None:
+    bucket = f"bench-{uuid.uuid4().hex[:10]}"
+    server.create_bucket(bucket)
+    os.environ.update(server.env(bucket))
+
+
+def bench_ingest(server: MotoS3) -> dict[str, float]:
+    import pyarrow.parquet as pq
+
+    from equity_lake import cli, master
+    from equity_lake.datasets import daily_ticks
+    from equity_lake.lake import keys
+    from equity_lake.lake.store import PARQUET_OPTIONS, LakeStore
+    from equity_lake.quality import gate
+    from equity_lake.sources.registry import daily_source
+
+    built = master.build("sample")
+    gate_seconds = 0.0
+    real_validate = gate.validate_table
+
+    def timed_validate(*args, **kwargs):
+        nonlocal gate_seconds
+        t = time.perf_counter()
+        try:
+            return real_validate(*args, **kwargs)
+        finally:
+            gate_seconds += time.perf_counter() - t
+
+    gate.validate_table = timed_validate
+    real_validate(  # warm the gate (imports, context) outside the timed region
+        "daily-ticks",
+        daily_source("sample").daily_bars(DAY, master.SecurityMaster(built.master).active_on(DAY)),
+        {"trading_date": DAY, "expected_rows": 1, "min_rows": 0},
+    )
+
+    _fresh_bucket(server)
+    store = LakeStore()
+    store.write_table(keys.SECURITY_MASTER, built.master)
+    plans = daily_ticks.plan(store, DAY, CHUNK_SIZE)
+    t = time.perf_counter()
+    rows = 0
+    for p in plans:
+        rows += cli.run(p.argv(DAY, "sample", "bench-run"))["rows"]
+    ingest_seconds = time.perf_counter() - t
+
+    _fresh_bucket(server)
+    baseline_store = LakeStore()
+    sm = master.SecurityMaster(built.master)
+    bars = daily_source("sample").daily_bars(DAY, sm.active_on(DAY)).sort_by("security_id")
+    from equity_lake.lake.partition import runs
+
+    groups = runs(bars.column("security_id").to_numpy())
+    t = time.perf_counter()
+
+    def write(group):
+        sid, lo, hi = group
+        path = baseline_store.path(keys.daily_ticks_month(sid, DAY))
+        pq.write_table(bars.slice(lo, hi - lo), path, filesystem=baseline_store.fs,
+                       **PARQUET_OPTIONS)
+
+    with ThreadPoolExecutor(max_workers=daily_ticks.PUBLISH_THREADS) as pool:
+        list(pool.map(write, groups))
+    baseline_seconds = time.perf_counter() - t
+    gate.validate_table = real_validate
+    return {
+        "rows": rows,
+        "ingest_s": ingest_seconds,
+        "baseline_s": baseline_seconds,
+        "gate_s": gate_seconds,
+    }
+
+
+def _import_seconds(path: Path, repeat: int = 5) -> float:
+    code = (
+        "import time, runpy, sys\n"
+        "import airflow.sdk\n"
+        "t = time.perf_counter()\n"
+        f"runpy.run_path({str(path)!r})\n"
+        "print(time.perf_counter() - t)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'plugins'}:{ROOT / 'dags'}"}
+    samples = []
+    for _ in range(repeat):
+        out = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+        )
+        samples.append(float(out.stdout.strip().splitlines()[-1]))
+    return statistics.median(samples)
+
+
+EMPTY_DAG = '''
+from airflow.sdk import dag, task
+import datetime as dt
+
+
+@dag(schedule=None, start_date=dt.datetime(2024, 1, 1, tzinfo=dt.UTC), tags=["x"])
+def empty():
+    @task
+    def nothing():
+        return None
+
+    nothing()
+
+
+empty()
+'''
+
+
+def bench_parse() -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        empty = Path(tmp) / "empty_dag.py"
+        empty.write_text(EMPTY_DAG)
+        base = _import_seconds(empty)
+    return {p.name: _import_seconds(p) - base for p in sorted((ROOT / "dags").glob("*.py"))}
+
+
+def main() -> int:
+    os.environ.setdefault("AIRFLOW_HOME", str(ROOT / ".airflow"))
+    server = MotoS3().start()
+    try:
+        ingest = bench_ingest(server)
+    finally:
+        server.stop()
+    parse = bench_parse()
+    ratio = ingest["ingest_s"] / ingest["baseline_s"]
+    share = ingest["gate_s"] / ingest["ingest_s"]
+    print(f"ingest one day ({ingest['rows']} rows) into local S3: {ingest['ingest_s']:.2f} s; "
+          f"baseline pyarrow writes: {ingest['baseline_s']:.2f} s")
+    print(f"ingest / baseline ratio: {ratio:.2f}x (target <= 1.5x)")
+    print(f"quality gate share of ingest: {share:.1%} ({ingest['gate_s']:.2f} s; target < 25%)")
+    for name, seconds in parse.items():
+        print(f"DAG parse overhead {name}: {seconds:+.3f} s (target < 0.2 s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
