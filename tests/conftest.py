@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,8 +16,16 @@ from tests.servers import MotoS3
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO.parent / "shared" / "fixtures"
 
-for _var in ("LAKE_URI", "LAKE_S3_ENDPOINT"):
+for _var in ("LAKE_URI", "LAKE_S3_ENDPOINT", "EQUITY_LAKE_RUNTIME"):
     os.environ.pop(_var, None)
+
+# Airflow reads its configuration when first imported: point it at a throw-away home, the
+# project's dags and plugins, before any test imports it.
+os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="equity-lake-airflow-")
+os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
+os.environ["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(REPO / "plugins")
+os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
+os.environ["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "WARNING"
 
 
 @pytest.fixture(scope="session")
@@ -45,3 +55,13 @@ def local_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]
     monkeypatch.setenv("LAKE_URI", uri)
     monkeypatch.delenv("LAKE_S3_ENDPOINT", raising=False)
     return {"LAKE_URI": uri}
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Iterator[None]:
+    """A fresh SQLite metadata database for in-process ``dag.test()`` runs."""
+    from airflow.utils import db
+
+    db.initdb()
+    yield
+    shutil.rmtree(os.environ["AIRFLOW_HOME"], ignore_errors=True)

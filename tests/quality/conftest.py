@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 import pytest
-from quality_tables import ROWS, TRADING_DATE, make_daily_ticks
+
+from tests.quality.quality_tables import ROWS, TRADING_DATE, make_daily_ticks
 
 
 @pytest.fixture(scope="session")

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+
 from equity_lake.quality import validate_table
 from equity_lake.quality.docs import build_site
-from quality_tables import ROWS, make_daily_ticks, set_cell
+from tests.quality.quality_tables import ROWS, make_daily_ticks, set_cell
 
 LABEL_OK = "daily-ticks 2024-12-23 chunk 1/2"
 LABEL_BAD = "daily-ticks 2024-12-24 chunk 2/2"

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+
 from equity_lake.quality import GateResult, validate_table, warm_up
 from equity_lake.quality.suites import DAILY_TICKS_SCHEMA, daily_ticks
-from quality_tables import ROWS, TRADING_DATE, Mutation, make_daily_ticks, set_cell
+from tests.quality.quality_tables import ROWS, TRADING_DATE, Mutation, make_daily_ticks, set_cell
 
 PAIR = "expect_column_pair_values_a_to_be_greater_than_b"
 BETWEEN = "expect_column_values_to_be_between"

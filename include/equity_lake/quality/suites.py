@@ -21,6 +21,7 @@ import great_expectations as gx
 import great_expectations.expectations as gxe
 import pyarrow as pa
 
+from equity_lake.lake import schemas
 from equity_lake.quality.frames import pandas_dtype_name
 
 SuiteBuilder = Callable[..., gx.ExpectationSuite]
@@ -28,19 +29,8 @@ SuiteBuilder = Callable[..., gx.ExpectationSuite]
 DAILY_TICKS = "daily-ticks"
 DAILY_TICKS_SUITE = "daily_ticks"
 
-#: The daily-ticks partition contract: column order, Arrow types, and nullability.
-DAILY_TICKS_SCHEMA = pa.schema(
-    [
-        pa.field("security_id", pa.int64(), nullable=False),
-        pa.field("symbol", pa.string(), nullable=False),
-        pa.field("timestamp", pa.date32(), nullable=False),
-        pa.field("open", pa.float64(), nullable=False),
-        pa.field("high", pa.float64(), nullable=False),
-        pa.field("low", pa.float64(), nullable=False),
-        pa.field("close", pa.float64(), nullable=False),
-        pa.field("volume", pa.int64(), nullable=False),
-    ]
-)
+#: The daily-ticks partition contract (column order and Arrow types) is the lake's own schema.
+DAILY_TICKS_SCHEMA = schemas.DAILY_TICKS
 
 
 @dataclass(frozen=True)
@@ -54,7 +44,7 @@ class DatasetSuite:
     optional_params: tuple[str, ...]
     label_params: tuple[str, ...]
 
-    def check_params(self, params: dict[str, object]) -> dict[str, object]:
+    def check_params(self, params: dict[str, object]) -> None:
         """Fail early, naming every missing or unknown parameter, before touching GX."""
         missing = [p for p in self.required_params if p not in params]
         known = set(self.required_params) | set(self.optional_params)
@@ -69,7 +59,6 @@ class DatasetSuite:
                 f"{self.dataset}: {'; '.join(problems)} "
                 f"(expected {', '.join(self.required_params)})"
             )
-        return dict(params)
 
     def default_label(self, params: dict[str, object]) -> str:
         """Readable batch label when the caller gives none, e.g. "daily-ticks 2024-12-23"."""
@@ -129,8 +118,10 @@ def datasets() -> list[str]:
 # --- reusable expectation groups -------------------------------------------------------
 
 
-def schema_expectations(schema: pa.Schema) -> list[gxe.Expectation]:
-    """Exact column order, per-column pandas dtype, and not-null for non-nullable fields."""
+def schema_expectations(
+    schema: pa.Schema, nullable: Sequence[str] = ()
+) -> list[gxe.Expectation]:
+    """Exact column order, per-column pandas dtype, and not-null except for ``nullable``."""
     expectations: list[gxe.Expectation] = [
         gxe.ExpectTableColumnsToMatchOrderedList(column_list=list(schema.names))
     ]
@@ -138,7 +129,7 @@ def schema_expectations(schema: pa.Schema) -> list[gxe.Expectation]:
         expectations.append(
             gxe.ExpectColumnTypeToBe(column=field.name, type_=pandas_dtype_name(field.type))
         )
-        if not field.nullable:
+        if field.name not in nullable:
             expectations.append(gxe.ExpectColumnValuesToNotBeNull(column=field.name))
     return expectations
 

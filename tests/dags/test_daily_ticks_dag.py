@@ -1,0 +1,163 @@
+"""End-to-end runs of the daily_ticks DAG with dag.test() against a local S3 server."""
+
+import datetime as dt
+import os
+import uuid
+
+import pyarrow as pa
+import pytest
+
+from equity_lake import calendar, master
+from equity_lake.lake import keys
+from equity_lake.lake.schemas import DAILY_TICKS
+from equity_lake.lake.store import LakeStore
+from equity_lake.sources import registry
+
+DAY = dt.date(2024, 12, 24)  # a half day: the run comes at 18:30 UTC
+SYMBOL_COUNT = 24
+
+
+@pytest.fixture(scope="module")
+def lake(s3_server, airflow_db):
+    """A bucket holding the sample master, configured as the lake for this module."""
+    bucket = f"dag-{uuid.uuid4().hex[:10]}"
+    s3_server.create_bucket(bucket)
+    saved = {k: os.environ.get(k) for k in s3_server.env(bucket)}
+    os.environ.update(s3_server.env(bucket))
+    store = LakeStore()
+    built = master.build("sample")
+    store.write_table(keys.SECURITY_MASTER, built.master)
+    store.write_table(keys.CALENDAR_MASTER, calendar.calendar_table())
+    yield store, master.SecurityMaster(built.master)
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture(scope="module")
+def dag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).dags["daily_ticks"]
+
+
+def run(dag, day, **conf):
+    from nyse_timetable import DEFAULT_DELAY
+
+    return dag.test(logical_date=calendar.session_close_utc(day) + DEFAULT_DELAY, run_conf=conf)
+
+
+def symbols_of(sm, day, n=SYMBOL_COUNT, offset=0):
+    return sm.active_on(day).column("symbol").to_pylist()[offset : offset + n]
+
+
+def raw_objects(store):
+    return {k: store.read_bytes(k) for k in store.list("data/raw/ticks/daily")}
+
+
+def test_a_run_publishes_the_days_bars_with_labelled_chunks(lake, dag):
+    store, sm = lake
+    symbols = symbols_of(sm, DAY)
+    result = run(dag, DAY, symbols=symbols, chunk_size=10)
+    assert str(result.state) in ("success", "DagRunState.SUCCESS")
+    universe = sm.active_on(DAY)
+    members = universe.filter(pa.compute.is_in(universe.column("symbol"), pa.array(symbols)))
+    expected = registry.daily_source("sample").daily_bars(DAY, members).cast(DAILY_TICKS)
+    published = pa.concat_tables(
+        store.read_table(keys.daily_ticks_month(sid, DAY))
+        for sid in expected.column("security_id").to_pylist()
+    )
+    assert published.schema.equals(DAILY_TICKS)
+    assert published.sort_by("security_id").equals(expected.sort_by("security_id"))
+    assert set(published.column("timestamp").to_pylist()) == {DAY}
+
+    from airflow.models import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        labels = sorted(
+            ti.rendered_map_index
+            for ti in session.query(TaskInstance).filter(
+                TaskInstance.run_id == result.run_id, TaskInstance.task_id == "ingest_chunk"
+            )
+        )
+    assert labels == [
+        f"{i}/3: {symbols[lo]}..{symbols[hi - 1]} ({hi - lo})"
+        for i, (lo, hi) in enumerate([(0, 8), (8, 16), (16, 24)], start=1)
+    ]
+    summary = store.read_json(keys.run_summary("daily-ticks", DAY))
+    assert summary["rows"] == SYMBOL_COUNT and summary["failed_partitions"] == []
+    assert store.exists(f"{keys.DATA_DOCS_PREFIX}/index.html")
+
+    from airflow.models.asset import AssetEvent
+
+    with create_session() as session:
+        events = session.query(AssetEvent).filter(AssetEvent.source_run_id == result.run_id).all()
+    assert [e.extra.get("rows") for e in events] == [SYMBOL_COUNT]
+
+
+def test_a_second_run_of_the_same_day_leaves_the_lake_unchanged(lake, dag):
+    store, sm = lake
+    symbols = symbols_of(sm, DAY)
+    run(dag, DAY, symbols=symbols, chunk_size=10)
+    before = raw_objects(store)
+    assert len(before) == SYMBOL_COUNT
+    result = run(dag, DAY, symbols=symbols, chunk_size=10)
+    assert str(result.state) in ("success", "DagRunState.SUCCESS")
+    assert raw_objects(store) == before
+    assert store.read_json(keys.run_summary("daily-ticks", DAY))["files_written"] == 0
+
+
+def test_a_corrupt_bar_fails_its_chunk_and_is_quarantined(lake, dag, monkeypatch):
+    store, sm = lake
+    day = dt.date(2024, 12, 26)
+    symbols = symbols_of(sm, day, n=20, offset=100)
+    victim = sm.security_for_symbol(symbols[3], day)
+    real = registry.SampleDailySource.daily_bars
+
+    def corrupt(self, when, universe):  # the provider delivers one bar with low > high
+        bars = real(self, when, universe)
+        ids = bars.column("security_id").to_pylist()
+        if victim not in ids:
+            return bars
+        low = bars.column("low").to_pylist()
+        low[ids.index(victim)] = bars.column("high")[ids.index(victim)].as_py() * 2
+        return bars.set_column(bars.schema.get_field_index("low"), "low", pa.array(low))
+
+    monkeypatch.setattr(registry.SampleDailySource, "daily_bars", corrupt)
+    before = raw_objects(store)
+    result = run(dag, day, symbols=symbols, chunk_size=10)
+    assert "fail" in str(result.state).lower()
+    after = raw_objects(store)
+    changed = {k for k in after if after[k] != before.get(k)}
+    victim_key = keys.daily_ticks_month(victim, day)
+    assert victim_key not in changed
+    # the victim's whole chunk (first 10 symbols) is held back; the other chunk published
+    held_back = [keys.daily_ticks_month(sm.security_for_symbol(s, day), day) for s in symbols[:10]]
+    published = [keys.daily_ticks_month(sm.security_for_symbol(s, day), day) for s in symbols[10:]]
+    assert not set(held_back) & changed and set(published) <= changed
+    quarantined = store.list("data/quarantine")
+    assert any("2024-12-26" in k and k.endswith(".parquet") for k in quarantined)
+    report = next(k for k in quarantined if k.endswith(".validation.json"))
+    failures = " ".join(store.read_json(report)["failures"])
+    assert "low" in failures
+    assert "chunk-0001-of-0002" in store.read_json(keys.run_summary("daily-ticks", day))[
+        "failed_partitions"
+    ]
+
+
+@pytest.mark.parametrize(
+    "conf, message",
+    [
+        ({"chunk_size": 3}, "chunk_size"),
+        ({"symbols": ["../etc"]}, "symbols"),
+        ({"source": "nope"}, "source"),
+    ],
+)
+def test_bad_params_are_refused_before_anything_runs(lake, dag, conf, message):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    with pytest.raises(ParamValidationError, match=message):
+        run(dag, DAY, **conf)
