@@ -87,8 +87,9 @@ def bench_ingest(server: MotoS3) -> dict[str, float]:
     def write(group):
         sid, lo, hi = group
         path = baseline_store.path(keys.daily_ticks_month(sid, DAY))
-        pq.write_table(bars.slice(lo, hi - lo), path, filesystem=baseline_store.fs,
-                       **PARQUET_OPTIONS)
+        pq.write_table(
+            bars.slice(lo, hi - lo), path, filesystem=baseline_store.fs, **PARQUET_OPTIONS
+        )
 
     with ThreadPoolExecutor(max_workers=daily_ticks.PUBLISH_THREADS) as pool:
         list(pool.map(write, groups))
@@ -120,7 +121,7 @@ def _import_seconds(path: Path, repeat: int = 5) -> float:
     return statistics.median(samples)
 
 
-EMPTY_DAG = '''
+EMPTY_DAG = """
 from airflow.sdk import dag, task
 import datetime as dt
 
@@ -135,7 +136,7 @@ def empty():
 
 
 empty()
-'''
+"""
 
 
 def bench_parse() -> dict[str, float]:
@@ -156,8 +157,10 @@ def main() -> int:
     parse = bench_parse()
     ratio = ingest["ingest_s"] / ingest["baseline_s"]
     share = ingest["gate_s"] / ingest["ingest_s"]
-    print(f"ingest one day ({ingest['rows']} rows) into local S3: {ingest['ingest_s']:.2f} s; "
-          f"baseline pyarrow writes: {ingest['baseline_s']:.2f} s")
+    print(
+        f"ingest one day ({ingest['rows']} rows) into local S3: {ingest['ingest_s']:.2f} s; "
+        f"baseline pyarrow writes: {ingest['baseline_s']:.2f} s"
+    )
     print(f"ingest / baseline ratio: {ratio:.2f}x (target <= 1.5x)")
     print(f"quality gate share of ingest: {share:.1%} ({ingest['gate_s']:.2f} s; target < 25%)")
     for name, seconds in parse.items():

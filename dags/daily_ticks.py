@@ -32,11 +32,16 @@ SYMBOL_PATTERN = r"^[A-Za-z][A-Za-z0-9]{0,9}([.\-/][A-Za-z0-9]{1,4})?$"
     params={
         "source": Param("sample", type="string", enum=["sample"], description="bar source"),
         "symbols": Param(
-            [], type="array", items={"type": "string", "pattern": SYMBOL_PATTERN},
+            [],
+            type="array",
+            items={"type": "string", "pattern": SYMBOL_PATTERN},
             description="only these tickers (empty: the whole universe active that day)",
         ),
         "chunk_size": Param(
-            500, type="integer", minimum=10, maximum=20000,
+            500,
+            type="integer",
+            minimum=10,
+            maximum=20000,
             description="securities per mapped ingest task (at most 1,000 tasks are made)",
         ),
     },

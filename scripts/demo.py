@@ -37,7 +37,9 @@ def migrate() -> None:
     with log.open("w") as out:
         done = subprocess.run(
             [str(Path(sys.executable).parent / "airflow"), "db", "migrate"],
-            stdout=out, stderr=subprocess.STDOUT, env=os.environ.copy(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=os.environ.copy(),
         )
     if done.returncode != 0:
         raise SystemExit(f"airflow db migrate failed; see {log}")

@@ -9,14 +9,24 @@ D = dt.date
 
 def test_holiday_season_sessions():
     assert calendar.sessions_between(D(2024, 12, 23), D(2025, 1, 3)) == [
-        D(2024, 12, 23), D(2024, 12, 24), D(2024, 12, 26), D(2024, 12, 27),
-        D(2024, 12, 30), D(2024, 12, 31), D(2025, 1, 2), D(2025, 1, 3),
+        D(2024, 12, 23),
+        D(2024, 12, 24),
+        D(2024, 12, 26),
+        D(2024, 12, 27),
+        D(2024, 12, 30),
+        D(2024, 12, 31),
+        D(2025, 1, 2),
+        D(2025, 1, 3),
     ]
 
 
 def test_half_day_closes_at_one_pm_new_york():
-    assert calendar.session_close_utc(D(2024, 12, 24)) == dt.datetime(2024, 12, 24, 18, tzinfo=dt.UTC)
-    assert calendar.session_close_utc(D(2024, 12, 23)) == dt.datetime(2024, 12, 23, 21, tzinfo=dt.UTC)
+    assert calendar.session_close_utc(D(2024, 12, 24)) == dt.datetime(
+        2024, 12, 24, 18, tzinfo=dt.UTC
+    )
+    assert calendar.session_close_utc(D(2024, 12, 23)) == dt.datetime(
+        2024, 12, 23, 21, tzinfo=dt.UTC
+    )
 
 
 def test_neighbours_skip_weekends_and_holidays():
@@ -36,5 +46,7 @@ def test_calendar_master_table():
     assert table.column_names[0] == "date"
     assert str(table.schema.field("date").type) == "date32[day]"
     assert table.num_rows == 8
-    half = dict(zip(table.column("date").to_pylist(), table.column("is_half_day").to_pylist()))
+    half = dict(
+        zip(table.column("date").to_pylist(), table.column("is_half_day").to_pylist(), strict=False)
+    )
     assert half[D(2024, 12, 24)] and not half[D(2024, 12, 23)]

@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     daily = ingest_cmds.add_parser("daily-ticks", help="one trading day of daily bars")
     daily.add_argument("--date", required=True, help="trading day, YYYY-MM-DD")
     daily.add_argument("--symbols", help="comma-separated tickers (default: whole universe)")
-    daily.add_argument("--chunk", help="I/N: the I-th of N slices of the (symbol-filtered) universe")
+    daily.add_argument("--chunk", help="I/N: the I-th of N slices of the (filtered) universe")
     daily.add_argument("--source", default="sample")
     daily.add_argument("--run-id", help="names staging/quarantine keys (default: generated)")
 
@@ -91,7 +91,8 @@ def run(argv: Sequence[str]) -> object:
             source=args.source,
             chunk=daily_ticks.Chunk.parse(args.chunk) if args.chunk else None,
             symbols=daily_ticks.parse_symbols(args.symbols),
-            run_id=args.run_id or f"cli-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}",
+            run_id=args.run_id
+            or f"cli-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}",
         )
         return daily_ticks.result_dict(result)
     if args.group == "docs":
@@ -130,7 +131,8 @@ def _validate(args: argparse.Namespace) -> object:
         pass  # the suite names schema problems itself
     expected = args.expected_rows if args.expected_rows is not None else table.num_rows
     outcome = validate_table(
-        args.dataset, table,
+        args.dataset,
+        table,
         {"trading_date": day, "expected_rows": expected, "min_rows": min(expected, table.num_rows)},
     )
     if not outcome.success:

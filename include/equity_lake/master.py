@@ -46,9 +46,7 @@ def build(source: str = "sample") -> MasterBuild:
         master = conform(periods, SECURITY_MASTER, "security master")
         actions = conform(market.corporate_actions(), CORPORATE_ACTIONS, "corporate actions")
     else:
-        raise MasterError(
-            f"unknown master source {source!r}; available now: {', '.join(SOURCES)}"
-        )
+        raise MasterError(f"unknown master source {source!r}; available now: {', '.join(SOURCES)}")
     check(master)
     return MasterBuild(master=sort_master(master), actions=actions)
 

@@ -24,8 +24,7 @@ def plan_daily_chunks(context: dict[str, Any]) -> list[dict[str, Any]]:
         plans = daily_ticks.plan(LakeStore(), day, int(params["chunk_size"]), symbols)
     run_id = context["run_id"]
     return [
-        {"label": p.label, "argv": p.argv(day, params["source"], run_id, symbols)}
-        for p in plans
+        {"label": p.label, "argv": p.argv(day, params["source"], run_id, symbols)} for p in plans
     ]
 
 
@@ -50,7 +49,9 @@ def record_daily_run(context: dict[str, Any], results: Any) -> dict[str, Any]:
             f"partitions: {', '.join(summary['failed_partitions']) or 'none'}"
         )
     context["outlet_events"][DAILY_TICKS].extra = {
-        "day": day.isoformat(), "rows": summary["rows"], "securities": summary["securities"]
+        "day": day.isoformat(),
+        "rows": summary["rows"],
+        "securities": summary["securities"],
     }
     return summary
 

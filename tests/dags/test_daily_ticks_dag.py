@@ -143,9 +143,10 @@ def test_a_corrupt_bar_fails_its_chunk_and_is_quarantined(lake, dag, monkeypatch
     report = next(k for k in quarantined if k.endswith(".validation.json"))
     failures = " ".join(store.read_json(report)["failures"])
     assert "low" in failures
-    assert "chunk-0001-of-0002" in store.read_json(keys.run_summary("daily-ticks", day))[
-        "failed_partitions"
-    ]
+    assert (
+        "chunk-0001-of-0002"
+        in store.read_json(keys.run_summary("daily-ticks", day))["failed_partitions"]
+    )
 
 
 @pytest.mark.parametrize(

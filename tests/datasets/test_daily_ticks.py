@@ -53,7 +53,12 @@ def test_plan_covers_the_active_universe_once(store, built):
     assert plans[0].first_symbol == active.column("symbol")[0].as_py()
     assert plans[0].label.startswith(f"1/{len(plans)}: {plans[0].first_symbol}..")
     assert plans[0].argv(DAY, "sample", "r1")[:6] == [
-        "ingest", "daily-ticks", "--date", "2024-12-23", "--chunk", f"1/{len(plans)}"
+        "ingest",
+        "daily-ticks",
+        "--date",
+        "2024-12-23",
+        "--chunk",
+        f"1/{len(plans)}",
     ]
 
 
@@ -123,8 +128,21 @@ def test_a_corrupt_bar_quarantines_the_partition_and_publishes_nothing(store, bu
 
 def test_cli_ingest_and_validate_round_trip(store, built, tmp_path, capsys):
     sym = master.SecurityMaster(built.master).active_on(DAY).column("symbol").to_pylist()[:3]
-    assert cli.main(["ingest", "daily-ticks", "--date", "2024-12-23", "--symbols",
-                     ",".join(sym), "--run-id", "cli1"]) == 0
+    assert (
+        cli.main(
+            [
+                "ingest",
+                "daily-ticks",
+                "--date",
+                "2024-12-23",
+                "--symbols",
+                ",".join(sym),
+                "--run-id",
+                "cli1",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["rows"] == 3
     sid = master.SecurityMaster(built.master).security_for_symbol(sym[0], DAY)
@@ -147,7 +165,10 @@ def test_cli_ingest_and_validate_round_trip(store, built, tmp_path, capsys):
         (["ingest", "daily-ticks", "--date", "2024-13-01"], "not an ISO date"),
         (["ingest", "daily-ticks", "--date", "2024-12-23", "--symbols", "../x"], "symbol"),
         (["ingest", "daily-ticks", "--date", "2024-12-23", "--chunk", "9/3"], "chunk"),
-        (["ingest", "daily-ticks", "--date", "2024-12-23", "--source", "nope"], "unknown daily source"),
+        (
+            ["ingest", "daily-ticks", "--date", "2024-12-23", "--source", "nope"],
+            "unknown daily source",
+        ),
         (["validate", "--dataset", "nope", "x.parquet"], "unknown dataset"),
     ],
 )

@@ -55,9 +55,10 @@ def test_universe_and_run_ids_are_slugs():
         keys.universe("../../etc")
     with pytest.raises(keys.InvalidIdentifier):
         keys.staging("../run", "data/raw/x.parquet")
-    assert keys.staging(
-        "scheduled__2024-12-23T21:30:00+00:00", "data/raw/x.parquet"
-    ) == "data/_staging/scheduled__2024-12-23T21-30-00-00-00/raw/x.parquet"
+    assert (
+        keys.staging("scheduled__2024-12-23T21:30:00+00:00", "data/raw/x.parquet")
+        == "data/_staging/scheduled__2024-12-23T21-30-00-00-00/raw/x.parquet"
+    )
 
 
 def test_staging_refuses_keys_outside_the_lake():

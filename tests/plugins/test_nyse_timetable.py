@@ -11,11 +11,12 @@ import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 
-import nyse_timetable as nt
 import pendulum
 import pytest
 from airflow.exceptions import AirflowTimetableInvalid
 from airflow.timetables.base import DataInterval, TimeRestriction
+
+import nyse_timetable as nt
 
 D = dt.date
 PLUGINS = Path(nt.__file__).resolve().parent

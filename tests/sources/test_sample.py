@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+
 from equity_lake import calendar
 from equity_lake.sources.sample import DAILY_BARS_SCHEMA, EXCHANGES, SampleMarket
 

@@ -75,8 +75,18 @@ class ChunkPlan:
         self, day: dt.date, source: str, run_id: str, symbols: list[str] | None = None
     ) -> list[str]:
         """The CLI command that ingests this chunk, whichever runtime runs it."""
-        argv = ["ingest", "daily-ticks", "--date", day.isoformat(), "--chunk", self.chunk,
-                "--source", source, "--run-id", run_id]
+        argv = [
+            "ingest",
+            "daily-ticks",
+            "--date",
+            day.isoformat(),
+            "--chunk",
+            self.chunk,
+            "--source",
+            source,
+            "--run-id",
+            run_id,
+        ]
         return argv + (["--symbols", ",".join(symbols)] if symbols else [])
 
 
@@ -128,7 +138,9 @@ def chunk_slice(table: pa.Table, chunk: Chunk) -> pa.Table:
 
 
 def plan(
-    store: LakeStore, day: dt.date, chunk_size: int = DEFAULT_CHUNK_SIZE,
+    store: LakeStore,
+    day: dt.date,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
     symbols: list[str] | None = None,
 ) -> list[ChunkPlan]:
     """Split the day's universe into chunks for the mapped ingest tasks."""

@@ -77,11 +77,13 @@ class LakeStore:
 
     def list(self, prefix: str) -> list[str]:
         """Keys of objects below ``prefix`` (recursive), sorted."""
-        selector = pafs.FileSelector(self.path(prefix.rstrip("/")), recursive=True,
-                                     allow_not_found=True)
+        selector = pafs.FileSelector(
+            self.path(prefix.rstrip("/")), recursive=True, allow_not_found=True
+        )
         base = len(self.root) + 1
         return sorted(
-            info.path[base:] for info in self.fs.get_file_info(selector)
+            info.path[base:]
+            for info in self.fs.get_file_info(selector)
             if info.type == pafs.FileType.File
         )
 
@@ -136,8 +138,9 @@ class LakeStore:
 
     def walk_files(self, prefix: str) -> Iterator[tuple[str, int]]:
         """(key, size) pairs below ``prefix``: for summaries and benchmarks."""
-        selector = pafs.FileSelector(self.path(prefix.rstrip("/")), recursive=True,
-                                     allow_not_found=True)
+        selector = pafs.FileSelector(
+            self.path(prefix.rstrip("/")), recursive=True, allow_not_found=True
+        )
         base = len(self.root) + 1
         for info in self.fs.get_file_info(selector):
             if info.type == pafs.FileType.File:

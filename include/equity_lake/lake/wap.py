@@ -65,9 +65,7 @@ def audit(
                 "result": outcome.result,
             },
         )
-        raise QualityGateFailed(
-            f"{outcome.message()} (quarantined at {store.uri(quarantined)})"
-        )
+        raise QualityGateFailed(f"{outcome.message()} (quarantined at {store.uri(quarantined)})")
     return Audited(staged_key=staged, result=outcome.result)
 
 
@@ -89,9 +87,7 @@ def merge_rows(existing: pa.Table | None, new: pa.Table, key_columns: Sequence[s
     return merged.sort_by([(c, "ascending") for c in key_columns])
 
 
-def publish_merge(
-    store: LakeStore, key: str, new: pa.Table, key_columns: Sequence[str]
-) -> bool:
+def publish_merge(store: LakeStore, key: str, new: pa.Table, key_columns: Sequence[str]) -> bool:
     """Merge ``new`` into the object at ``key`` and replace it atomically.
 
     Returns False (and writes nothing) when the object already holds exactly these rows, so a

@@ -118,9 +118,7 @@ def datasets() -> list[str]:
 # --- reusable expectation groups -------------------------------------------------------
 
 
-def schema_expectations(
-    schema: pa.Schema, nullable: Sequence[str] = ()
-) -> list[gxe.Expectation]:
+def schema_expectations(schema: pa.Schema, nullable: Sequence[str] = ()) -> list[gxe.Expectation]:
     """Exact column order, per-column pandas dtype, and not-null except for ``nullable``."""
     expectations: list[gxe.Expectation] = [
         gxe.ExpectTableColumnsToMatchOrderedList(column_list=list(schema.names))

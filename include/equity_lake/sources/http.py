@@ -1,0 +1,181 @@
+"""The one HTTP client and retry policy for every remote source (Alpaca, SEC, ...).
+
+A client-side rate limiter keeps each process under the provider's limit (an Airflow pool
+bounds how many tasks call at once); 429 waits for the provider's reset time; 5xx, timeouts
+and broken connections retry with exponential backoff; anything else fails with a one-line
+message naming the URL and status. A body that cannot be decoded is an error, never an empty
+result.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+RETRY_STATUSES = frozenset({500, 502, 503, 504})
+
+
+class SourceError(RuntimeError):
+    """A remote source failed for good (after retries); the message is one line."""
+
+
+class NotFound(SourceError):
+    """The resource does not exist (HTTP 404)."""
+
+
+class RateLimiter:
+    """At most ``rate`` acquisitions per second across threads (a token bucket of ``burst``)."""
+
+    def __init__(
+        self,
+        rate: float,
+        burst: int = 1,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if rate <= 0:
+            raise ValueError(f"rate must be positive, got {rate}")
+        self.rate = rate
+        self.burst = max(1, burst)
+        self._tokens = float(self.burst)
+        self._clock = clock
+        self._sleep = sleep
+        self._last = clock()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        while True:
+            with self._lock:
+                now = self._clock()
+                self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+                self._last = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return
+                wait = (1 - self._tokens) / self.rate
+            self._sleep(wait)
+
+
+@dataclass
+class RetryPolicy:
+    """How often and how long to retry a transient failure."""
+
+    attempts: int = 5
+    backoff: float = 0.5
+    max_backoff: float = 30.0
+    max_rate_limit_wait: float = 120.0
+
+    def delay(self, attempt: int) -> float:
+        base = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+        return base * (0.5 + random.random() / 2)
+
+
+@dataclass
+class HttpClient:
+    """httpx with a rate limit and the retry policy; one per source and process."""
+
+    base_url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    rate_per_second: float = 10.0
+    timeout: float = 30.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    sleep: Callable[[float], None] = time.sleep
+
+    def __post_init__(self) -> None:
+        self.limiter = RateLimiter(self.rate_per_second, burst=1, sleep=self.sleep)
+        self._client = httpx.Client(
+            base_url=self.base_url,
+            headers=dict(self.headers),
+            timeout=self.timeout,
+            follow_redirects=True,
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        """GET ``path`` and decode its JSON body, retrying transient failures."""
+        response = self.get(path, params)
+        try:
+            return json.loads(response.content)
+        except ValueError as exc:
+            raise SourceError(
+                f"GET {response.request.url} returned a body that is not valid JSON "
+                f"({len(response.content)} bytes): {exc}"
+            ) from None
+
+    def get(self, path: str, params: Mapping[str, Any] | None = None) -> httpx.Response:
+        last = ""
+        for attempt in range(1, self.retry.attempts + 1):
+            self.limiter.acquire()
+            try:
+                response = self._client.get(path, params=params)
+                # read the whole body now so a truncated transfer is a retryable failure
+                response.read()
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                last = f"{type(exc).__name__}: {exc}"
+                if attempt < self.retry.attempts:
+                    self.sleep(self.retry.delay(attempt))
+                continue
+            if response.status_code == 429:
+                last = "HTTP 429 Too Many Requests"
+                if attempt < self.retry.attempts:
+                    self.sleep(self._rate_limit_wait(response, attempt))
+                continue
+            if response.status_code in RETRY_STATUSES:
+                last = f"HTTP {response.status_code}"
+                if attempt < self.retry.attempts:
+                    self.sleep(self.retry.delay(attempt))
+                continue
+            if response.status_code == 404:
+                raise NotFound(f"GET {response.request.url}: HTTP 404 not found")
+            if response.status_code >= 400:
+                raise SourceError(
+                    f"GET {response.request.url}: HTTP {response.status_code} "
+                    f"{_snippet(response.text)}"
+                )
+            return response
+        raise SourceError(
+            f"GET {self.base_url.rstrip('/')}/{path.lstrip('/')} failed after "
+            f"{self.retry.attempts} attempts: {last}"
+        )
+
+    def _rate_limit_wait(self, response: httpx.Response, attempt: int) -> float:
+        """Seconds to wait after a 429: Retry-After, or X-RateLimit-Reset (epoch seconds)."""
+        wait = None
+        retry_after = response.headers.get("Retry-After")
+        if retry_after:
+            try:
+                wait = float(retry_after)
+            except ValueError:
+                try:
+                    wait = parsedate_to_datetime(retry_after).timestamp() - time.time()
+                except (TypeError, ValueError):
+                    wait = None
+        reset = response.headers.get("X-RateLimit-Reset")
+        if wait is None and reset:
+            try:
+                wait = float(reset) - time.time()
+            except ValueError:
+                wait = None
+        if wait is None:
+            wait = self.retry.delay(attempt)
+        return max(0.0, min(wait, self.retry.max_rate_limit_wait))
+
+
+def _snippet(text: str, limit: int = 200) -> str:
+    return " ".join(text.split())[:limit]
