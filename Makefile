@@ -12,7 +12,7 @@ export AIRFLOW__CORE__PLUGINS_FOLDER := $(ROOT)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export PYTHONPATH := $(ROOT)/plugins:$(ROOT)/dags$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: install demo test bench lint clean
+.PHONY: install demo test bench lint clean requirements image
 
 $(TOOLS)/bin/uv:
 	python3 -m venv $(TOOLS)
@@ -36,6 +36,12 @@ bench: install
 lint: install
 	$(ROOT)/.venv/bin/ruff check .
 	$(ROOT)/.venv/bin/ruff format --check .
+
+requirements: install
+	$(PY) scripts/requirements.py
+
+image:
+	bash docker/ingest/build.sh
 
 clean:
 	rm -rf $(ROOT)/lake $(AIRFLOW_HOME) $(ROOT)/.bench
