@@ -12,5 +12,7 @@ if ! docker image inspect "$BASE" >/dev/null 2>&1; then
   debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates bookworm "$ROOTFS"
   tar -C "$ROOTFS" -c . | docker import - "$BASE"
 fi
+mkdir -p docker/ingest/.build
+cp "${BUILD_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}" docker/ingest/.build/ca-certificates.crt
 docker build --network host -f docker/ingest/Dockerfile -t "$IMAGE" .
 echo "built $IMAGE"

@@ -8,9 +8,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 import uuid
 from collections.abc import Sequence
+
+from equity_lake.fundamentals import commands as fundamentals_commands
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -27,7 +30,11 @@ def _parser() -> argparse.ArgumentParser:
     master = groups.add_parser("master", help="security master and trading calendar")
     master_cmds = master.add_subparsers(dest="command", required=True)
     build = master_cmds.add_parser("build", help="build / refresh the master and calendar")
-    build.add_argument("--source", default="sample")
+    build.add_argument(
+        "--source",
+        default="sample",
+        help="sample (offline), crsp (WRDS) or sec (Nasdaq Trader directory + SEC tickers)",
+    )
 
     ingest = groups.add_parser("ingest", help="fetch, validate and publish a partition")
     ingest_cmds = ingest.add_subparsers(dest="command", required=True)
@@ -37,6 +44,15 @@ def _parser() -> argparse.ArgumentParser:
     daily.add_argument("--chunk", help="I/N: the I-th of N slices of the (filtered) universe")
     daily.add_argument("--source", default="sample")
     daily.add_argument("--run-id", help="names staging/quarantine keys (default: generated)")
+    actions = ingest_cmds.add_parser(
+        "corporate-actions", help="splits, dividends and symbol changes into each security's file"
+    )
+    actions.add_argument("--source", default="alpaca")
+    actions.add_argument("--start", required=True, help="first ex-date, YYYY-MM-DD")
+    actions.add_argument("--end", required=True, help="last ex-date, YYYY-MM-DD")
+    actions.add_argument("--symbols", help="comma-separated tickers (default: all in the master)")
+    fundamentals_commands.add_ingest_parser(ingest_cmds)
+    fundamentals_commands.add_show_parser(groups)
 
     plan = groups.add_parser("plan", help="print the chunks of a day's universe as JSON")
     plan_cmds = plan.add_subparsers(dest="command", required=True)
@@ -72,7 +88,7 @@ def run(argv: Sequence[str]) -> object:
     if args.group == "master":
         from equity_lake import master
 
-        return master.write(store, master.build(args.source))
+        return master.write(store, master.build(args.source, store))
     if args.group == "plan":
         from dataclasses import asdict
 
@@ -82,6 +98,20 @@ def run(argv: Sequence[str]) -> object:
             store, _date(args.date), args.chunk_size, daily_ticks.parse_symbols(args.symbols)
         )
         return [asdict(p) for p in plans]
+    if args.group == "ingest" and args.command == "fundamentals":
+        return fundamentals_commands.ingest(store, args)
+    if args.group == "show" and args.command == "fundamentals":
+        return fundamentals_commands.show(store, args)
+    if args.group == "ingest" and args.command == "corporate-actions":
+        from equity_lake.datasets import corporate_actions, daily_ticks
+
+        return corporate_actions.ingest(
+            store,
+            _date(args.start),
+            _date(args.end),
+            source=args.source,
+            symbols=daily_ticks.parse_symbols(args.symbols),
+        )
     if args.group == "ingest":
         from equity_lake.datasets import daily_ticks
 
@@ -156,6 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"equity-lake: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except Exception as exc:  # noqa: BLE001 - the contract is one line, never a traceback
+        if os.environ.get("EQUITY_LAKE_DEBUG"):
+            raise
         print(f"equity-lake: error: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
         return EXIT_FAILED
     if isinstance(result, str):

@@ -15,7 +15,8 @@ from pathlib import Path
 from equity_lake.lake import keys
 from equity_lake.lake.store import LakeStore
 
-DOCS_DAYS = 40
+#: the site indexes the most recent days only: rebuilding it is part of every run
+DOCS_DAYS = 10
 
 
 def record_run(

@@ -4,4 +4,5 @@ from __future__ import annotations
 
 from airflow.sdk import Asset
 
-DAILY_TICKS = Asset(name="equity_lake_daily_ticks", uri="equity-lake://data/raw/ticks/daily")
+#: name-only: a URI makes Airflow load every provider's URI handlers at parse time (~0.3 s)
+DAILY_TICKS = Asset(name="equity_lake_daily_ticks")
