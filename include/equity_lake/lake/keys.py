@@ -119,6 +119,16 @@ def fundamentals(cik_value: object) -> str:
     return f"data/raw/fundamental/{cik(cik_value)}/fundamental.parquet"
 
 
+#: where the fundamentals DAG remembers how far its incremental runs got (not a CIK folder)
+FUNDAMENTALS_STATE = "data/raw/fundamental/_state/watermark.json"
+
+
+def fundamentals_batch(day: dt.date, partition: object) -> str:
+    """The staging/quarantine name of one chunk of companies' facts; never published."""
+    d = _date(day)
+    return f"data/raw/fundamental/_batches/{d.isoformat()}/{name(partition, 'partition')}.parquet"
+
+
 def ttm(cik_value: object) -> str:
     return f"data/derived/features/fundamental/{cik(cik_value)}/ttm.parquet"
 

@@ -44,6 +44,27 @@ CORPORATE_ACTIONS = pa.schema(
     ]
 )
 
+#: SEC EDGAR facts, one row per fact per filing (point in time: amendments add rows). `start`
+#: is null for instants; `concept` is the canonical concept the tag maps to (null if none).
+FUNDAMENTALS = pa.schema(
+    [
+        ("cik", pa.string()),
+        ("taxonomy", pa.string()),
+        ("tag", pa.string()),
+        ("concept", pa.string()),
+        ("unit", pa.string()),
+        ("start", pa.date32()),
+        ("end", pa.date32()),
+        ("value", pa.float64()),
+        ("accn", pa.string()),
+        ("form", pa.string()),
+        ("filed", pa.date32()),
+        ("fy", pa.int64()),
+        ("fp", pa.string()),
+        ("frame", pa.string()),
+    ]
+)
+
 
 class SchemaError(ValueError):
     """A table does not fit its dataset's schema; the message names the column."""

@@ -80,11 +80,35 @@ def merge_rows(existing: pa.Table | None, new: pa.Table, key_columns: Sequence[s
             keep = pc.invert(pc.is_in(existing.column(column), value_set=new.column(column)))
             kept = existing.filter(keep)
         else:
-            kept = existing.join(
-                new.select(list(key_columns)), keys=list(key_columns), join_type="left anti"
-            ).select(new.column_names)
+            kept = _left_anti(existing, new, key_columns).select(new.column_names)
         merged = pa.concat_tables([kept, new])
     return merged.sort_by([(c, "ascending") for c in key_columns])
+
+
+def _left_anti(existing: pa.Table, new: pa.Table, key_columns: Sequence[str]) -> pa.Table:
+    """Rows of ``existing`` whose key is not in ``new``, where a null key part equals a null.
+
+    Arrow joins never match nulls (SQL semantics), so a nullable key column (the ``start`` of
+    an instant fact) is joined on an is-null flag plus the column with its nulls filled.
+    """
+    right = new.select(list(key_columns))
+    left, join_keys = existing, list(key_columns)
+    for column in key_columns:
+        if not (left.column(column).null_count or right.column(column).null_count):
+            continue
+        join_keys.remove(column)
+        present = pc.drop_null(
+            pa.chunked_array(left.column(column).chunks + right.column(column).chunks)
+        )
+        parts = {f"__isnull_{column}": pc.is_null}
+        if len(present):
+            filler = present[0]
+            parts[f"__filled_{column}"] = lambda c, f=filler: pc.fill_null(c, f)
+        for name, fn in parts.items():
+            left = left.append_column(name, fn(left.column(column)))
+            right = right.append_column(name, fn(right.column(column)))
+            join_keys.append(name)
+    return left.join(right.select(join_keys), keys=join_keys, join_type="left anti")
 
 
 def publish_merge(store: LakeStore, key: str, new: pa.Table, key_columns: Sequence[str]) -> bool:

@@ -203,3 +203,53 @@ def daily_ticks(
         gxe.ExpectTableRowCountToBeBetween(min_value=minimum, max_value=expected),
     ]
     return gx.ExpectationSuite(name=DAILY_TICKS_SUITE, expectations=expectations)
+
+
+FUNDAMENTALS = "fundamentals"
+FUNDAMENTALS_SUITE = "fundamentals"
+#: XBRL accession numbers: filer id, year, sequence
+ACCESSION_PATTERN = r"^\d{10}-\d{2}-\d{6}$"
+
+
+@register(FUNDAMENTALS, suite_name=FUNDAMENTALS_SUITE, label_params=("as_of",))
+def fundamentals(*, as_of: dt.date | str, ciks: Sequence[str]) -> gx.ExpectationSuite:
+    """Suite for a batch of companies' EDGAR facts (one row per fact per filing).
+
+    as_of is the run's day: no fact may have been filed after it; ciks are the companies the
+    batch was fetched for. A canonical concept's facts must be in its kind of unit (a
+    currency, a currency per share, shares); other facts in any well-formed XBRL unit.
+    """
+    from equity_lake.fundamentals import concepts, units
+
+    day = _as_date("as_of", as_of)
+    expected = sorted({str(c) for c in ciks})
+    if not expected:
+        raise ValueError("ciks must name at least one company")
+    schema = schemas.FUNDAMENTALS
+    key = ["concept", "taxonomy", "tag", "unit", "start", "end", "accn"]
+    expectations = [
+        *schema_expectations(schema, nullable=("concept", "start", "fy", "fp", "frame")),
+        gxe.ExpectColumnValuesToMatchRegex(column="cik", regex=r"^\d{10}$"),
+        gxe.ExpectColumnValuesToBeInSet(column="cik", value_set=expected),
+        gxe.ExpectColumnValuesToMatchRegex(column="accn", regex=ACCESSION_PATTERN),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="filed", column_B="end", or_equal=True),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="end", column_B="start", or_equal=True, ignore_row_if="either_value_is_missing"
+        ),
+        gxe.ExpectColumnValuesToBeBetween(column="filed", max_value=day),
+        gxe.ExpectColumnValuesToMatchRegex(column="unit", regex=f"^{units.WELL_FORMED}$"),
+        # finite: NaN counts as null, +-inf falls outside any bound
+        gxe.ExpectColumnValuesToBeBetween(column="value", min_value=-1e300, max_value=1e300),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=key, ignore_row_if="never"),
+    ]
+    for kind in ("monetary", "per_share", "shares"):
+        names = sorted(c.name for c in concepts.CONCEPTS if c.unit_kind == kind)
+        expectations.append(
+            gxe.ExpectColumnValuesToMatchRegex(
+                column="unit",
+                regex=f"^{units.KIND_PATTERNS[kind]}$",
+                row_condition=f"concept in {names!r}",
+                condition_parser="pandas",
+            )
+        )
+    return gx.ExpectationSuite(name=FUNDAMENTALS_SUITE, expectations=expectations)
