@@ -19,6 +19,8 @@ from equity_lake_airflow.defaults import DEFAULT_ARGS, START_DATE
 from equity_lake_airflow.runtime import ingest_task
 from nyse_timetable import NYSESessionTimetable
 
+#: bounds concurrent ingest tasks calling a market-data API (alpaca: 200 requests/min free)
+MARKET_DATA_POOL = "market_data_api"
 SYMBOL_PATTERN = r"^[A-Za-z][A-Za-z0-9]{0,9}([.\-/][A-Za-z0-9]{1,4})?$"
 
 
@@ -30,7 +32,9 @@ SYMBOL_PATTERN = r"^[A-Za-z][A-Za-z0-9]{0,9}([.\-/][A-Za-z0-9]{1,4})?$"
     default_args=DEFAULT_ARGS,
     tags=["equity-lake", "ticks", "daily"],
     params={
-        "source": Param("sample", type="string", enum=["sample"], description="bar source"),
+        "source": Param(
+            "sample", type="string", enum=["sample", "alpaca"], description="bar source"
+        ),
         "symbols": Param(
             [],
             type="array",
@@ -61,7 +65,8 @@ def daily_ticks():
         return record_daily_run(context, results)
 
     chunks = plan_chunks()
-    ingested = ingest_task("ingest_chunk").expand(chunk=chunks)
+    # one pool for every source's calls (a pool cannot follow a run param); see README
+    ingested = ingest_task("ingest_chunk", pool=MARKET_DATA_POOL).expand(chunk=chunks)
     record_run(ingested)
 
 

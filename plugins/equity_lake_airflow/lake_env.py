@@ -27,6 +27,7 @@ PASSTHROUGH = (
 def lake_environment() -> dict[str, str]:
     """The variables the CLI reads to find the lake (call at run time, never at parse time)."""
     env = {k: os.environ[k] for k in PASSTHROUGH if os.environ.get(k)}
+    env.update(_source_environment())
     conn = _connection()
     if conn is None:
         return env
@@ -63,6 +64,13 @@ def applied(env: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def _source_environment() -> dict[str, str]:
+    """Market-data source settings (the alpaca_default connection) ride along with the lake's."""
+    from equity_lake_airflow.alpaca_env import alpaca_environment
+
+    return alpaca_environment()
 
 
 def _connection():

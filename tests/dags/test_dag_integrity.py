@@ -12,7 +12,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 DAGS = REPO / "dags"
 HEAVY = ("pandas", "pyarrow", "great_expectations", "numpy", "exchange_calendars")
-KNOWN_POOLS = {"default_pool"}
+KNOWN_POOLS = {"default_pool", "market_data_api"}
 
 
 @pytest.fixture(scope="module")

@@ -21,6 +21,8 @@ from typing import Any
 import httpx
 
 RETRY_STATUSES = frozenset({500, 502, 503, 504})
+#: an X-RateLimit-Reset above this is an epoch time, below it a number of seconds
+_EPOCH_2001 = 978_307_200.0
 
 
 class SourceError(RuntimeError):
@@ -108,17 +110,19 @@ class HttpClient:
         self.close()
 
     def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
-        """GET ``path`` and decode its JSON body, retrying transient failures."""
-        response = self.get(path, params)
-        try:
-            return json.loads(response.content)
-        except ValueError as exc:
-            raise SourceError(
-                f"GET {response.request.url} returned a body that is not valid JSON "
-                f"({len(response.content)} bytes): {exc}"
-            ) from None
+        """GET ``path`` and decode its JSON body, retrying transient failures.
 
-    def get(self, path: str, params: Mapping[str, Any] | None = None) -> httpx.Response:
+        A body that is not JSON (a cut-off page whose framing looked complete, e.g. a
+        truncated gzip stream) is retried like a broken transfer, then fails naming the URL.
+        """
+        return self.get(path, params, parse=_json_body)
+
+    def get(
+        self,
+        path: str,
+        params: Mapping[str, Any] | None = None,
+        parse: Callable[[httpx.Response], Any] | None = None,
+    ) -> Any:
         last = ""
         for attempt in range(1, self.retry.attempts + 1):
             self.limiter.acquire()
@@ -126,7 +130,7 @@ class HttpClient:
                 response = self._client.get(path, params=params)
                 # read the whole body now so a truncated transfer is a retryable failure
                 response.read()
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
+            except (httpx.TimeoutException, httpx.TransportError, httpx.DecodingError) as exc:
                 last = f"{type(exc).__name__}: {exc}"
                 if attempt < self.retry.attempts:
                     self.sleep(self.retry.delay(attempt))
@@ -148,10 +152,18 @@ class HttpClient:
                     f"GET {response.request.url}: HTTP {response.status_code} "
                     f"{_snippet(response.text)}"
                 )
-            return response
+            if parse is None:
+                return response
+            try:
+                return parse(response)
+            except _BadBody as exc:
+                last = f"GET {response.request.url} {exc}"
+                if attempt < self.retry.attempts:
+                    self.sleep(self.retry.delay(attempt))
+                continue
         raise SourceError(
             f"GET {self.base_url.rstrip('/')}/{path.lstrip('/')} failed after "
-            f"{self.retry.attempts} attempts: {last}"
+            f"{self.retry.attempts} attempts: {_snippet(last, 400)}"
         )
 
     def _rate_limit_wait(self, response: httpx.Response, attempt: int) -> float:
@@ -169,12 +181,30 @@ class HttpClient:
         reset = response.headers.get("X-RateLimit-Reset")
         if wait is None and reset:
             try:
-                wait = float(reset) - time.time()
+                value = float(reset)
             except ValueError:
-                wait = None
-        if wait is None:
+                value = None
+            if value is not None:
+                # epoch seconds (Alpaca); a small number is seconds from now
+                wait = value - time.time() if value > _EPOCH_2001 else value
+        if wait is None or wait <= 0:
+            # no usable hint, or a reset already past (clock skew): back off rather than
+            # spend every attempt within milliseconds
             wait = self.retry.delay(attempt)
         return max(0.0, min(wait, self.retry.max_rate_limit_wait))
+
+
+class _BadBody(ValueError):
+    """A response body that could not be decoded (retried like a broken transfer)."""
+
+
+def _json_body(response: httpx.Response) -> Any:
+    try:
+        return json.loads(response.content)
+    except ValueError as exc:
+        raise _BadBody(
+            f"returned a body that is not valid JSON ({len(response.content)} bytes): {exc}"
+        ) from None
 
 
 def _snippet(text: str, limit: int = 200) -> str:

@@ -8,6 +8,8 @@ from typing import Protocol
 
 import pyarrow as pa
 
+from equity_lake.sources.alpaca import AlpacaDailySource
+
 
 class DailyBarSource(Protocol):
     """A provider of one session's raw daily bars for a set of securities."""
@@ -39,7 +41,7 @@ def _sample_market():
     return SampleMarket()
 
 
-DAILY_SOURCES: dict[str, type] = {"sample": SampleDailySource}
+DAILY_SOURCES: dict[str, type] = {"sample": SampleDailySource, "alpaca": AlpacaDailySource}
 
 
 def daily_source(name: str) -> DailyBarSource:

@@ -1,0 +1,203 @@
+"""Split- and dividend-adjusted daily bars, computed on read from raw bars and corporate actions.
+
+The lake stores bars as traded and never re-bases history; this module answers "what did the
+adjusted series look like as of date D". Adjustment is backward and multiplicative (CRSP /
+Quandl style): every bar before an event's ex-date is multiplied by the event's factor, bars on
+or after it are untouched, so the latest price stays the traded price.
+
+* split with ratio r (new shares per old share; 0.1 for a 1-for-10 reverse split): prices x 1/r,
+  volume x r.
+* cash dividend d: prices x (1 - d / base). ``dividend_base="prev_close"`` (the default, CRSP)
+  uses the raw close of the last bar before the ex-date; ``"ex_close"`` uses the ex-date's close
+  plus the dividend (what Quandl's WIKI prices used). The two agree when the price drops by
+  exactly the dividend. If a split shares the ex-date, the previous close is first put in
+  post-split terms.
+* as of D: only events with ex_date <= D are applied; symbol changes and other events leave
+  prices alone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from equity_lake import calendar
+from equity_lake.lake import keys, wap
+from equity_lake.lake.schemas import CORPORATE_ACTIONS, DAILY_TICKS, conform
+from equity_lake.lake.store import LakeStore
+
+DIVIDEND_BASES = ("prev_close", "ex_close")
+PRICE_COLUMNS = ("open", "high", "low", "close")
+READ_THREADS = 16
+
+
+class AdjustmentError(ValueError):
+    """The corporate actions cannot be applied to the bars; the message names the event."""
+
+
+def _days(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    return pc.cast(column, pa.int32()).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _day_number(day: dt.date) -> int:
+    return (day - dt.date(1970, 1, 1)).days
+
+
+def adjust(
+    bars: pa.Table,
+    actions: pa.Table,
+    as_of: dt.date | None = None,
+    *,
+    dividend_base: str = "prev_close",
+) -> pa.Table:
+    """``bars`` (timestamp date32, open/high/low/close, volume, any other columns) adjusted by
+    ``actions`` (ex_date, action, ratio, amount), sorted by timestamp.
+
+    Adds ``price_factor`` and ``volume_factor``: what the raw values were multiplied by.
+    Adjusted volume is rounded to whole shares.
+    """
+    if dividend_base not in DIVIDEND_BASES:
+        raise ValueError(
+            f"dividend_base {dividend_base!r} is not one of {', '.join(DIVIDEND_BASES)}"
+        )
+    bars = bars.sort_by("timestamp")
+    days = _days(bars.column("timestamp"))
+    if len(days) > 1 and not np.all(np.diff(days) > 0):
+        raise AdjustmentError("bars have two rows for one date")
+    close = bars.column("close").to_numpy(zero_copy_only=False).astype(np.float64)
+    n = len(days)
+    price = np.ones(n)
+    volume = np.ones(n)
+
+    events = actions.select(["ex_date", "action", "ratio", "amount"])
+    if as_of is not None:
+        events = events.filter(pc.less_equal(events.column("ex_date"), pa.scalar(as_of)))
+    ex_dates = events.column("ex_date").to_pylist()
+    kinds = events.column("action").to_pylist()
+    ratios = events.column("ratio").to_pylist()
+    amounts = events.column("amount").to_pylist()
+
+    split_on: dict[dt.date, float] = {}
+    for ex, kind, ratio in zip(ex_dates, kinds, ratios, strict=True):
+        if kind != "split":
+            continue
+        if ratio is None or not ratio > 0 or not np.isfinite(ratio):
+            raise AdjustmentError(f"split on {ex} has ratio {ratio!r}; it must be positive")
+        split_on[ex] = split_on.get(ex, 1.0) * ratio
+        idx = int(np.searchsorted(days, _day_number(ex), side="left"))
+        price[:idx] /= ratio
+        volume[:idx] *= ratio
+
+    for ex, kind, amount in zip(ex_dates, kinds, amounts, strict=True):
+        if kind != "dividend":
+            continue
+        if amount is None or amount < 0 or not np.isfinite(amount):
+            raise AdjustmentError(f"dividend on {ex} has amount {amount!r}")
+        ex_day = _day_number(ex)
+        idx = int(np.searchsorted(days, ex_day, side="left"))
+        if idx == 0 or amount == 0:
+            continue  # no bar before the ex-date: nothing to adjust
+        if dividend_base == "ex_close" and idx < n and days[idx] == ex_day:
+            base = close[idx] + amount
+        else:
+            base = close[idx - 1] / split_on.get(ex, 1.0)
+        factor = 1.0 - amount / base
+        if not factor > 0:
+            raise AdjustmentError(
+                f"dividend {amount} on {ex} is not below the close before it ({base})"
+            )
+        price[:idx] *= factor
+
+    columns = {name: bars.column(name) for name in bars.column_names}
+    for name in PRICE_COLUMNS:
+        raw = bars.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
+        columns[name] = pa.array(raw * price, pa.float64())
+    raw_volume = bars.column("volume").to_numpy(zero_copy_only=False).astype(np.float64)
+    columns["volume"] = pa.array(np.rint(raw_volume * volume).astype(np.int64), pa.int64())
+    columns["price_factor"] = pa.array(price, pa.float64())
+    columns["volume_factor"] = pa.array(volume, pa.float64())
+    return pa.table(columns)
+
+
+# --- reading the lake --------------------------------------------------------------------------
+def _months(start: dt.date, end: dt.date) -> list[dt.date]:
+    out, year, month = [], start.year, start.month
+    while (year, month) <= (end.year, end.month):
+        out.append(dt.date(year, month, 1))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def read_daily_bars(store: LakeStore, security_id: int, months: list[dt.date]) -> pa.Table | None:
+    """A security's raw bars of ``months`` (first days), from monthly and history files."""
+    sid = keys.security_id(security_id)
+    wanted = sorted(set(months))
+    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+        parts = list(pool.map(lambda m: store.read_table(keys.daily_ticks_month(sid, m)), wanted))
+    monthly = [conform(p, DAILY_TICKS, "daily ticks") for p in parts if p is not None]
+    history = store.read_table(keys.daily_ticks_history(sid))
+    table = pa.concat_tables(monthly) if monthly else None
+    if history is not None:
+        history = conform(history, DAILY_TICKS, "daily ticks history")
+        table = history if table is None else wap.merge_rows(history, table, ["timestamp"])
+    return table
+
+
+def read_actions(store: LakeStore, security_id: int) -> pa.Table:
+    """A security's corporate actions (an empty table when it has none)."""
+    table = store.read_table(keys.corporate_actions(keys.security_id(security_id)))
+    if table is None:
+        return CORPORATE_ACTIONS.empty_table()
+    return conform(table, CORPORATE_ACTIONS, "corporate actions")
+
+
+def adjusted_bars(
+    store: LakeStore,
+    security_id: int,
+    start: dt.date,
+    end: dt.date,
+    as_of: dt.date | None = None,
+    *,
+    dividend_base: str = "prev_close",
+) -> pa.Table:
+    """Adjusted daily bars of one security in ``[start, end]`` as known on ``as_of``.
+
+    ``as_of=None`` applies every stored action. ``end`` may not pass ``as_of``: bars after it
+    were not known then. Dividends after ``end`` still need the close before their ex-date,
+    so those bars are read too.
+    """
+    sid = keys.security_id(security_id)
+    if end < start:
+        raise ValueError(f"end {end} is before start {start}")
+    if as_of is not None and end > as_of:
+        raise ValueError(f"end {end} is after as_of {as_of}: those bars were not known then")
+    actions = read_actions(store, sid)
+    if as_of is not None:
+        actions = actions.filter(pc.less_equal(actions.column("ex_date"), pa.scalar(as_of)))
+    later = actions.filter(
+        pc.and_(
+            pc.equal(actions.column("action"), "dividend"),
+            pc.greater(actions.column("ex_date"), pa.scalar(end)),
+        )
+    )
+    months = _months(start, end)
+    for ex in later.column("ex_date").to_pylist():
+        months.append(ex.replace(day=1))
+        try:
+            months.append(calendar.previous_session(ex).replace(day=1))
+        except ValueError:  # outside the calendar: the month before is the best guess
+            months.append((ex.replace(day=1) - dt.timedelta(days=1)).replace(day=1))
+    bars = read_daily_bars(store, sid, months)
+    if bars is None or bars.num_rows == 0:
+        return adjust(DAILY_TICKS.empty_table(), actions, as_of, dividend_base=dividend_base)
+    adjusted = adjust(bars, actions, as_of, dividend_base=dividend_base)
+    stamps = adjusted.column("timestamp")
+    keep = pc.and_(
+        pc.greater_equal(stamps, pa.scalar(start, pa.date32())),
+        pc.less_equal(stamps, pa.scalar(end, pa.date32())),
+    )
+    return adjusted.filter(keep)

@@ -1,0 +1,609 @@
+"""A local stand-in for Alpaca's market-data API, speaking its wire format over real HTTP.
+
+Serves ``GET /v2/stocks/bars`` (multi-symbol, ``limit`` + ``next_page_token`` pagination,
+``adjustment=raw`` only, feed check, key headers) and ``GET /v1/corporate-actions`` (Alpaca's
+bucketed ``corporate_actions`` object, paginated) on 127.0.0.1, in a thread.
+
+Data: the real Alpaca bar responses in ``shared/fixtures/alpaca`` (raw daily bars of AAPL, NIO,
+META, TSLA; 15-minute AMZN), real one-minute AAPL and JPM bars of 2019-02-11..15 converted to
+Alpaca's shape (the CSVs have no trade count or VWAP: ``n`` and ``vw`` are derived), and, only
+for symbols a test names in ``synthetic``, deterministic bars of the same shape on every NYSE
+session. Corporate actions are real public events written in Alpaca's v1 shape.
+
+Faults are queued with ``inject(Fault(...))``: a status (429 with ``X-RateLimit-Reset`` /
+``Retry-After``, 500, ...), a delay, a truncated body (Content-Length larger than what is sent)
+or a body that is not JSON, optionally only for follow-up pages.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import datetime as dt
+import json
+import threading
+import time
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+from zoneinfo import ZoneInfo
+
+from equity_lake import calendar
+
+FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
+NEW_YORK = ZoneInfo("America/New_York")
+
+#: fixture responses whose bars are raw (no adjustment asked for, or asked before any event)
+RAW_BAR_FIXTURES = {
+    "1Day": [
+        "alpaca/go_stocks_bars_1Day_AAPL_NIO_2021-10-13_to_15_multi.json",
+        "alpaca/go_stocks_bars_1Day_META_asof_2022-06-09_page1.json",
+        "alpaca/go_stocks_bars_1Day_META_asof_2022-06-09_page2.json",
+        "alpaca/py_stocks_bars_1Day_AAPL_2022-02-01_limit2.json",
+        "alpaca/py_stocks_bars_1Day_AAPL_TSLA_2022-03-09_multi.json",
+        "alpaca/py_stocks_bars_1Day_TSLA_2023-09_sort_desc.json",
+    ],
+    "15Min": ["alpaca/go_stocks_bars_15Min_AMZN_2021-10-15_sip_split.json"],
+}
+#: US/Eastern end-of-minute labels (09:31 = the minute starting 09:30), newest first
+MINUTE_CSVS = {
+    "AAPL": "ohlcv/minute/AAPL_1min_2019-02-11_to_15_eqker.csv",
+    "JPM": "ohlcv/minute/JPM_1min_eqker.csv",
+}
+TIMEFRAMES = ("1Day", "1Min", "15Min")
+FEEDS = ("iex", "sip", "delayed_sip", "boats", "overnight", "otc")
+
+#: real public events, in Alpaca's v1 corporate-actions shape
+CORPORATE_ACTIONS: dict[str, list[dict[str, Any]]] = {
+    "forward_splits": [
+        {
+            "id": "b2c4b6d7-0001-4a4e-9a0e-aapl20200831",
+            "symbol": "AAPL",
+            "cusip": "037833100",
+            "new_rate": 4,
+            "old_rate": 1,
+            "process_date": "2020-08-31",
+            "ex_date": "2020-08-31",
+            "record_date": "2020-08-24",
+            "payable_date": "2020-08-28",
+        },
+        {
+            "id": "b2c4b6d7-0002-4a4e-9a0e-tsla20200831",
+            "symbol": "TSLA",
+            "cusip": "88160R101",
+            "new_rate": 5,
+            "old_rate": 1,
+            "process_date": "2020-08-31",
+            "ex_date": "2020-08-31",
+            "record_date": "2020-08-21",
+            "payable_date": "2020-08-28",
+        },
+        {
+            "id": "b2c4b6d7-0003-4a4e-9a0e-tsla20220825",
+            "symbol": "TSLA",
+            "cusip": "88160R101",
+            "new_rate": 3,
+            "old_rate": 1,
+            "process_date": "2022-08-25",
+            "ex_date": "2022-08-25",
+            "record_date": "2022-08-17",
+            "payable_date": "2022-08-24",
+        },
+    ],
+    "reverse_splits": [
+        {
+            "id": "b2c4b6d7-0004-4a4e-9a0e-ge0020210802",
+            "symbol": "GE",
+            "old_cusip": "369604103",
+            "new_cusip": "369604301",
+            "new_rate": 1,
+            "old_rate": 8,
+            "process_date": "2021-08-02",
+            "ex_date": "2021-08-02",
+            "record_date": "2021-07-30",
+            "payable_date": "2021-07-30",
+        }
+    ],
+    "cash_dividends": [
+        {
+            "id": f"b2c4b6d7-01{i:02d}-4a4e-9a0e-aapldividend",
+            "symbol": "AAPL",
+            "cusip": "037833100",
+            "rate": rate,
+            "special": False,
+            "foreign": False,
+            "process_date": payable,
+            "ex_date": ex,
+            "record_date": record,
+            "payable_date": payable,
+        }
+        for i, (ex, record, payable, rate) in enumerate(
+            [
+                ("2021-02-05", "2021-02-08", "2021-02-11", 0.205),
+                ("2021-05-07", "2021-05-10", "2021-05-13", 0.22),
+                ("2021-08-06", "2021-08-09", "2021-08-12", 0.22),
+                ("2021-11-05", "2021-11-08", "2021-11-11", 0.22),
+                ("2022-02-04", "2022-02-07", "2022-02-10", 0.22),
+                ("2022-05-06", "2022-05-09", "2022-05-12", 0.23),
+            ]
+        )
+    ],
+    "name_changes": [
+        {
+            "id": "b2c4b6d7-0005-4a4e-9a0e-fbmeta220609",
+            "old_symbol": "FB",
+            "new_symbol": "META",
+            "old_cusip": "30303M102",
+            "new_cusip": "30303M102",
+            "process_date": "2022-06-09",
+        }
+    ],
+}
+_SINGULAR = {
+    "forward_splits": "forward_split",
+    "reverse_splits": "reverse_split",
+    "unit_splits": "unit_split",
+    "stock_dividends": "stock_dividend",
+    "cash_dividends": "cash_dividend",
+    "spin_offs": "spin_off",
+    "cash_mergers": "cash_merger",
+    "stock_mergers": "stock_merger",
+    "stock_and_cash_mergers": "stock_and_cash_merger",
+    "redemptions": "redemption",
+    "name_changes": "name_change",
+    "worthless_removals": "worthless_removal",
+    "rights_distributions": "rights_distribution",
+}
+
+
+@dataclass
+class Fault:
+    """One injected misbehaviour, used for the next ``times`` matching requests."""
+
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes | None = None
+    delay: float = 0.0
+    truncate: bool = False
+    not_json: bool = False
+    path: str = ""
+    #: None: any request; True: only follow-up pages (with page_token); False: only first pages
+    follow_up: bool | None = None
+    times: int = 1
+
+    def matches(self, path: str, params: dict[str, str]) -> bool:
+        if self.times <= 0 or not path.startswith(self.path):
+            return False
+        return self.follow_up is None or self.follow_up == ("page_token" in params)
+
+
+@dataclass(frozen=True)
+class Request:
+    path: str
+    params: dict[str, str]
+    headers: dict[str, str]
+    #: arrival, wall-clock epoch seconds (what X-RateLimit-Reset is measured in)
+    at: float = field(default_factory=time.time)
+
+
+def _nyc_midnight_utc(day: dt.date) -> str:
+    midnight = dt.datetime.combine(day, dt.time(), tzinfo=NEW_YORK).astimezone(dt.UTC)
+    return midnight.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _instant(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(dt.UTC)
+
+
+def _parse_bound(text: str, end: bool) -> dt.datetime:
+    """RFC 3339 or YYYY-MM-DD (a date means that UTC day's start, or its end for ``end``)."""
+    if "T" in text:
+        return _instant(text)
+    day = dt.date.fromisoformat(text)
+    start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    return start + dt.timedelta(days=1, microseconds=-1) if end else start
+
+
+def synthetic_daily_bar(symbol: str, day: dt.date) -> dict[str, Any]:
+    """A deterministic daily bar in Alpaca's shape (consistent OHLC, whole-share volume)."""
+    seed = zlib.crc32(symbol.encode())
+    noise = zlib.crc32(f"{symbol}{day.isoformat()}".encode())
+    level = 20 + seed % 400
+    drift = 1 + 0.05 * ((day.toordinal() * 7 + seed) % 97 - 48) / 48
+    open_ = round(level * drift, 2)
+    close = round(open_ * (1 + ((noise % 201) - 100) / 5000), 2)
+    high = round(max(open_, close) * (1 + (noise % 13) / 1000), 2)
+    low = round(min(open_, close) * (1 - (noise % 11) / 1000), 2)
+    volume = 100_000 + noise % 5_000_000
+    return {
+        "t": _nyc_midnight_utc(day),
+        "o": open_,
+        "h": high,
+        "l": low,
+        "c": close,
+        "v": volume,
+        "n": 1 + volume // 120,
+        "vw": round((high + low + close) / 3, 6),
+    }
+
+
+def _load_fixture_bars() -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
+    """timeframe -> symbol -> t -> bar, from the real response fixtures and minute CSVs."""
+    data: dict[str, dict[str, dict[str, dict[str, Any]]]] = {tf: {} for tf in TIMEFRAMES}
+    for timeframe, files in RAW_BAR_FIXTURES.items():
+        for name in files:
+            page = json.loads((FIXTURES / name).read_text())
+            for symbol, bars in page["bars"].items():
+                for bar in bars:
+                    data[timeframe].setdefault(symbol, {})[bar["t"]] = bar
+    for symbol, name in MINUTE_CSVS.items():
+        with open(FIXTURES / name, newline="") as handle:
+            for row in csv.DictReader(handle):
+                label = dt.datetime.fromisoformat(row["datetime"]).replace(tzinfo=NEW_YORK)
+                start = (label - dt.timedelta(minutes=1)).astimezone(dt.UTC)
+                o, h, low, c = (float(row[k]) for k in ("open", "high", "low", "close"))
+                volume = int(row["volume"])
+                bar = {
+                    "t": start.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "o": o,
+                    "h": h,
+                    "l": low,
+                    "c": c,
+                    "v": volume,
+                    "n": max(1, volume // 100),
+                    "vw": round((h + low + c) / 3, 6),
+                }
+                data["1Min"].setdefault(symbol, {})[bar["t"]] = bar
+    return data
+
+
+_FIXTURE_BARS: dict[str, dict[str, dict[str, dict[str, Any]]]] | None = None
+
+
+def fixture_bars() -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
+    global _FIXTURE_BARS
+    if _FIXTURE_BARS is None:
+        _FIXTURE_BARS = _load_fixture_bars()
+    return _FIXTURE_BARS
+
+
+def _token(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def _untoken(token: str) -> str | None:
+    try:
+        return base64.b64decode(token.encode(), validate=True).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+class AlpacaServer:
+    """The stand-in, started in a daemon thread on a free 127.0.0.1 port."""
+
+    def __init__(
+        self,
+        *,
+        key_id: str = "test-key-id",
+        secret_key: str = "test-secret-key",
+        page_size: int | None = None,
+        sip_allowed: bool = True,
+        synthetic: Iterable[str] = (),
+        prefix: str = "",
+        corporate_actions: dict[str, list[dict[str, Any]]] | None = None,
+    ) -> None:
+        self.key_id = key_id
+        self.secret_key = secret_key
+        self.page_size = page_size
+        self.sip_allowed = sip_allowed
+        self.synthetic = set(synthetic)
+        self.prefix = prefix.rstrip("/")
+        self.corporate_actions = corporate_actions or CORPORATE_ACTIONS
+        self.faults: list[Fault] = []
+        self.requests: list[Request] = []
+        self._lock = threading.Lock()
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle --
+    def start(self) -> AlpacaServer:
+        server = self
+
+        class Handler(_Handler):
+            owner = server
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> AlpacaServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        assert self._httpd is not None, "server not started"
+        return f"http://127.0.0.1:{self._httpd.server_address[1]}{self.prefix}"
+
+    def env(self) -> dict[str, str]:
+        """The library-side configuration pointing the alpaca source here."""
+        return {
+            "ALPACA_DATA_URL": self.url,
+            "ALPACA_API_KEY_ID": self.key_id,
+            "ALPACA_API_SECRET_KEY": self.secret_key,
+            "ALPACA_FEED": "iex",
+            "ALPACA_RATE_LIMIT_PER_MINUTE": "60000",
+        }
+
+    # -- test controls --
+    def inject(self, *faults: Fault) -> None:
+        with self._lock:
+            self.faults.extend(faults)
+
+    def reset(self) -> None:
+        with self._lock:
+            self.faults.clear()
+            self.requests.clear()
+
+    def requests_to(self, path: str) -> list[Request]:
+        return [r for r in self.requests if r.path == path]
+
+    def _take_fault(self, path: str, params: dict[str, str]) -> Fault | None:
+        with self._lock:
+            for fault in self.faults:
+                if fault.matches(path, params):
+                    fault.times -= 1
+                    return fault
+        return None
+
+    # -- data --
+    def daily_bar(self, symbol: str, day: dt.date) -> dict[str, Any] | None:
+        """The 1Day bar this server serves for ``symbol`` on ``day`` (None when it has none)."""
+        real = fixture_bars()["1Day"].get(symbol, {}).get(_nyc_midnight_utc(day))
+        if real is not None:
+            return real
+        if symbol in self.synthetic and calendar.is_session(day):
+            return synthetic_daily_bar(symbol, day)
+        return None
+
+    def _series(
+        self, symbol: str, timeframe: str, start: dt.datetime, end: dt.datetime
+    ) -> list[dict[str, Any]]:
+        if timeframe == "1Day":
+            first = start.astimezone(NEW_YORK).date() - dt.timedelta(days=1)
+            last = end.astimezone(NEW_YORK).date()
+            bars = []
+            day = first
+            while day <= last:
+                bar = (
+                    self.daily_bar(symbol, day)
+                    if calendar.FIRST_SESSION <= day <= calendar.LAST_SESSION
+                    else None
+                )
+                if bar is not None and start <= _instant(bar["t"]) <= end:
+                    bars.append(bar)
+                day += dt.timedelta(days=1)
+            return bars
+        series = fixture_bars()[timeframe].get(symbol, {})
+        return [series[t] for t in sorted(series) if start <= _instant(t) <= end]
+
+
+def _json(status: int, obj: object) -> tuple[int, dict[str, str], bytes]:
+    return status, {"Content-Type": "application/json"}, json.dumps(obj).encode()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    owner: AlpacaServer
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet tests
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        server = self.owner
+        url = urlparse(self.path)
+        path = url.path
+        if server.prefix and path.startswith(server.prefix):
+            path = path[len(server.prefix) :] or "/"
+        params = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
+        headers = {k: v for k, v in self.headers.items()}
+        with server._lock:
+            server.requests.append(Request(path, params, headers))
+        fault = server._take_fault(path, params)
+        if fault is not None and fault.delay:
+            time.sleep(fault.delay)
+        if fault is not None and fault.status is not None:
+            body = fault.body
+            if body is None:
+                body = json.dumps({"message": f"injected {fault.status}"}).encode()
+            self._send(fault.status, {"Content-Type": "application/json", **fault.headers}, body)
+            return
+        status, out_headers, body = self._route(path, params)
+        if fault is not None and fault.not_json:
+            self._send(200, out_headers, body[: max(1, len(body) // 2)])
+            return
+        if fault is not None and fault.truncate:
+            self._send(status, out_headers, body, truncate=True)
+            return
+        self._send(status, out_headers, body)
+
+    def _send(
+        self, status: int, headers: dict[str, str], body: bytes, truncate: bool = False
+    ) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        if truncate:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        try:
+            self.wfile.write(body[: len(body) // 2] if truncate else body)
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (a timeout test): nothing to say
+
+    def _route(self, path: str, params: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        server = self.owner
+        if (
+            self.headers.get("APCA-API-KEY-ID") != server.key_id
+            or self.headers.get("APCA-API-SECRET-KEY") != server.secret_key
+        ):
+            return _json(401, {"message": "unauthorized."})
+        if path == "/v2/stocks/bars":
+            return self._bars(params)
+        if path == "/v1/corporate-actions":
+            return self._corporate_actions(params)
+        return _json(404, {"message": "Not Found"})
+
+    def _bars(self, params: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        server = self.owner
+        symbols = [s for s in params.get("symbols", "").split(",") if s]
+        if not symbols:
+            return _json(400, {"message": "symbols is required"})
+        timeframe = params.get("timeframe", "")
+        if timeframe not in TIMEFRAMES:
+            return _json(422, {"message": f"invalid timeframe: {timeframe}"})
+        if params.get("adjustment", "raw") != "raw":
+            return _json(422, {"message": "this stand-in serves adjustment=raw only"})
+        feed = params.get("feed", "sip")
+        if feed not in FEEDS:
+            return _json(422, {"message": f"invalid feed: {feed}"})
+        if feed == "sip" and not server.sip_allowed:
+            return _json(403, {"message": "subscription does not permit querying recent SIP data"})
+        try:
+            limit = int(params.get("limit", "1000"))
+            start = _parse_bound(params["start"], end=False)
+            end = _parse_bound(params["end"], end=True)
+        except (KeyError, ValueError) as exc:
+            return _json(422, {"message": f"invalid request: {exc}"})
+        if not 1 <= limit <= 10_000:
+            return _json(422, {"message": "invalid limit: must be between 1 and 10000"})
+        page = min(limit, server.page_size or limit)
+        rows = [
+            (symbol, bar)
+            for symbol in sorted(set(symbols))
+            for bar in server._series(symbol, timeframe, start, end)
+        ]
+        after = 0
+        if params.get("page_token"):
+            mark = _untoken(params["page_token"])
+            keys = [f"{s}|{timeframe}|{b['t']}" for s, b in rows]
+            if mark not in keys:
+                return _json(422, {"message": "invalid page token"})
+            after = keys.index(mark) + 1
+        chunk = rows[after : after + page]
+        out: dict[str, list[dict[str, Any]]] = {}
+        for symbol, bar in chunk:
+            out.setdefault(symbol, []).append(bar)
+        more = after + page < len(rows)
+        token = _token(f"{chunk[-1][0]}|{timeframe}|{chunk[-1][1]['t']}") if more else None
+        return _json(200, {"bars": out, "next_page_token": token})
+
+    def _corporate_actions(self, params: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+        server = self.owner
+        symbols = {s for s in params.get("symbols", "").split(",") if s}
+        types = {t for t in params.get("types", "").split(",") if t}
+        unknown = types - set(_SINGULAR.values())
+        if unknown:
+            return _json(400, {"message": f"invalid types: {','.join(sorted(unknown))}"})
+        try:
+            today = dt.date.today().isoformat()
+            start = dt.date.fromisoformat(params.get("start", today))
+            end = dt.date.fromisoformat(params.get("end", today))
+            limit = int(params.get("limit", "100"))
+        except ValueError as exc:
+            return _json(400, {"message": f"invalid request: {exc}"})
+        if not 1 <= limit <= 1000:
+            return _json(400, {"message": "invalid limit: must be between 1 and 1000"})
+        events = []
+        for group, items in server.corporate_actions.items():
+            if types and _SINGULAR[group] not in types:
+                continue
+            for item in items:
+                when = dt.date.fromisoformat(
+                    item.get("ex_date") or item.get("effective_date") or item["process_date"]
+                )
+                names = {
+                    item.get(k)
+                    for k in ("symbol", "old_symbol", "new_symbol", "source_symbol")
+                    if item.get(k)
+                }
+                if start <= when <= end and (not symbols or names & symbols):
+                    events.append((when.isoformat(), group, item.get("id", ""), item))
+        events.sort(key=lambda e: e[:3])
+        offset = 0
+        if params.get("page_token"):
+            mark = _untoken(params["page_token"])
+            if mark is None or not mark.isdigit():
+                return _json(400, {"message": "invalid page token"})
+            offset = int(mark)
+        chunk = events[offset : offset + min(limit, server.page_size or limit)]
+        out: dict[str, list[dict[str, Any]]] = {}
+        for _, group, _, item in chunk:
+            out.setdefault(group, []).append(item)
+        more = offset + len(chunk) < len(events)
+        token = _token(str(offset + len(chunk))) if more else None
+        return _json(200, {"corporate_actions": out, "next_page_token": token})
+
+
+# --- a security master whose symbols match the fixture data ------------------------------------
+#: (security_id, symbol, company, cik, exchange, start, end); FB became META on 2022-06-09
+MASTER_ROWS = [
+    (1, "AAPL", "Apple Inc.", "0000320193", "NASDAQ", "1980-12-12", None),
+    (2, "NIO", "NIO Inc.", "0001736541", "NYSE", "2018-09-12", None),
+    (3, "FB", "Meta Platforms, Inc.", "0001326801", "NASDAQ", "2012-05-18", "2022-06-08"),
+    (3, "META", "Meta Platforms, Inc.", "0001326801", "NASDAQ", "2022-06-09", None),
+    (4, "TSLA", "Tesla, Inc.", "0001318605", "NASDAQ", "2010-06-29", None),
+    (5, "GE", "General Electric Company", "0000040545", "NYSE", "1962-01-02", None),
+    (6, "AMZN", "Amazon.com, Inc.", "0001018724", "NASDAQ", "1997-05-15", None),
+    (7, "MSFT", "Microsoft Corporation", "0000789019", "NASDAQ", "1986-03-13", None),
+    (8, "JPM", "JPMorgan Chase & Co.", "0000019617", "NYSE", "1969-03-05", None),
+    (9, "NVDA", "NVIDIA Corporation", "0001045810", "NASDAQ", "1999-01-22", None),
+    (10, "KO", "The Coca-Cola Company", "0000021344", "NYSE", "1919-09-05", None),
+    (11, "IBM", "International Business Machines", "0000051143", "NYSE", "1962-01-02", None),
+    (12, "TWTR", "Twitter, Inc.", "0001418091", "NYSE", "2013-11-07", "2022-10-27"),
+]
+#: the master's symbols this server invents bars for (AAPL, NIO: real fixture data; TWTR: none)
+SYNTHETIC = ("FB", "TSLA", "GE", "AMZN", "MSFT", "JPM", "NVDA", "KO", "IBM")
+
+
+def master_table():
+    """MASTER_ROWS as a SECURITY_MASTER table."""
+    import pyarrow as pa
+
+    from equity_lake.lake.schemas import SECURITY_MASTER
+
+    def day(text):
+        return dt.date.fromisoformat(text) if text else None
+
+    known = {
+        "security_id": [r[0] for r in MASTER_ROWS],
+        "symbol": [r[1] for r in MASTER_ROWS],
+        "company": [r[2] for r in MASTER_ROWS],
+        "cik": [r[3] for r in MASTER_ROWS],
+        "exchange": [r[4] for r in MASTER_ROWS],
+        "start_date": [day(r[5]) for r in MASTER_ROWS],
+        "end_date": [day(r[6]) for r in MASTER_ROWS],
+        "source": ["test"] * len(MASTER_ROWS),
+    }
+    # columns the master may have grown (e.g. permno) are unknown here: nulls
+    return pa.table(
+        {f.name: known.get(f.name, [None] * len(MASTER_ROWS)) for f in SECURITY_MASTER},
+        schema=SECURITY_MASTER,
+    )

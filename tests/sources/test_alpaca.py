@@ -1,0 +1,447 @@
+"""The alpaca source against a local server speaking Alpaca's market-data wire format."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from equity_lake import calendar, cli
+from equity_lake.datasets import corporate_actions, daily_ticks
+from equity_lake.lake import keys
+from equity_lake.lake.schemas import CORPORATE_ACTIONS, DAILY_TICKS
+from equity_lake.lake.store import LakeStore
+from equity_lake.lake.wap import QualityGateFailed
+from equity_lake.master import SecurityMaster
+from equity_lake.sources import registry
+from equity_lake.sources.alpaca import (
+    MINUTE_BARS,
+    SYMBOLS_PER_REQUEST,
+    AlpacaClient,
+    AlpacaConfig,
+    AlpacaConfigError,
+    AlpacaDailySource,
+    action_rows,
+    daily_table,
+    new_york_date,
+)
+from equity_lake.sources.http import RetryPolicy, SourceError
+from tests.fakes.alpaca_server import FIXTURES, MINUTE_CSVS, SYNTHETIC, AlpacaServer, Fault
+from tests.fakes.alpaca_server import master_table as fixture_master
+
+BARS = "/v2/stocks/bars"
+ACTIONS = "/v1/corporate-actions"
+OCT14 = dt.date(2021, 10, 14)
+
+
+@pytest.fixture(scope="module")
+def server():
+    with AlpacaServer(synthetic=SYNTHETIC) as running:
+        yield running
+
+
+@pytest.fixture
+def alpaca(server, monkeypatch):
+    """The server, reset, configured as the alpaca source through the environment."""
+    server.reset()
+    server.page_size = None
+    server.sip_allowed = True
+    for name, value in server.env().items():
+        monkeypatch.setenv(name, value)
+    yield server
+    server.reset()
+
+
+def fast_client(server, **overrides) -> AlpacaClient:
+    config = AlpacaConfig.from_env({**server.env(), **overrides})
+    return AlpacaClient(config, retry=RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.02))
+
+
+def universe(*symbols: str) -> pa.Table:
+    sm = SecurityMaster(fixture_master())
+    active = sm.active_on(OCT14)
+    return active.filter(pc.is_in(active.column("symbol"), pa.array(list(symbols))))
+
+
+# --- configuration ------------------------------------------------------------------------------
+def test_config_comes_from_the_environment_and_hides_keys():
+    config = AlpacaConfig.from_env(
+        {
+            "ALPACA_API_KEY_ID": "AKID",
+            "ALPACA_API_SECRET_KEY": "s3cr3t",
+            "ALPACA_DATA_URL": "https://proxy.example.com/alpaca/",
+            "ALPACA_FEED": "SIP",
+        }
+    )
+    assert config.data_url == "https://proxy.example.com/alpaca"
+    assert config.feed == "sip" and config.rate_per_minute == 200
+    assert config.headers() == {"APCA-API-KEY-ID": "AKID", "APCA-API-SECRET-KEY": "s3cr3t"}
+    assert "s3cr3t" not in repr(config) and "AKID" not in repr(config)
+    assert AlpacaConfig.from_env(
+        {"ALPACA_API_KEY_ID": "a", "ALPACA_API_SECRET_KEY": "b"}
+    ).data_url == ("https://data.alpaca.markets")
+
+
+@pytest.mark.parametrize(
+    "env, message",
+    [
+        ({}, "ALPACA_API_KEY_ID and ALPACA_API_SECRET_KEY"),
+        ({"ALPACA_FEED": "nasdaq"}, "ALPACA_FEED='nasdaq'"),
+        ({"ALPACA_DATA_URL": "data.alpaca.markets"}, "must be an http"),
+        ({"ALPACA_RATE_LIMIT_PER_MINUTE": "fast"}, "is not a number"),
+        ({"ALPACA_RATE_LIMIT_PER_MINUTE": "0"}, "must be positive"),
+    ],
+)
+def test_bad_configuration_is_named(env, message):
+    keys_ = {"ALPACA_API_KEY_ID": "a", "ALPACA_API_SECRET_KEY": "b"} if env else {}
+    with pytest.raises(AlpacaConfigError, match=message):
+        AlpacaConfig.from_env({**keys_, **env})
+
+
+def test_the_registry_serves_alpaca_as_an_incomplete_source():
+    source = registry.daily_source("alpaca")
+    assert isinstance(source, AlpacaDailySource)
+    assert source.name == "alpaca" and source.complete is False
+
+
+# --- daily bars ---------------------------------------------------------------------------------
+def test_daily_bars_one_multi_symbol_request_raw_and_on_the_configured_feed(alpaca):
+    members = universe("AAPL", "NIO", "MSFT", "TWTR")
+    bars = AlpacaDailySource(fast_client(alpaca)).daily_bars(OCT14, members)
+    assert bars.schema.equals(DAILY_TICKS)
+    rows = {r["symbol"]: r for r in bars.to_pylist()}
+    assert set(rows) == {"AAPL", "NIO", "MSFT"}  # TWTR has no bar that day: no row
+    assert rows["AAPL"] == {
+        "security_id": 1,
+        "symbol": "AAPL",
+        "timestamp": OCT14,
+        "open": 142.08,
+        "high": 143.88,
+        "low": 141.51,
+        "close": 143.76,
+        "volume": 69696731,
+    }
+    assert rows["NIO"]["close"] == 36.28 and rows["NIO"]["security_id"] == 2
+    [request] = alpaca.requests_to(BARS)
+    assert request.params["symbols"] == "AAPL,MSFT,NIO,TWTR"
+    assert request.params["adjustment"] == "raw" and request.params["feed"] == "iex"
+    assert request.params["timeframe"] == "1Day" and request.params["asof"] == "2021-10-14"
+    assert request.params["start"] == "2021-10-14T04:00:00Z"
+    assert request.headers["APCA-API-KEY-ID"] == alpaca.key_id
+
+
+def test_every_page_is_followed(alpaca):
+    alpaca.page_size = 1
+    members = universe("AAPL", "NIO", "MSFT", "TSLA", "GE")
+    bars = AlpacaDailySource(fast_client(alpaca)).daily_bars(OCT14, members)
+    assert bars.num_rows == 5
+    requests = alpaca.requests_to(BARS)
+    assert len(requests) == 5
+    assert "page_token" not in requests[0].params
+    assert all("page_token" in r.params for r in requests[1:])
+
+
+def test_more_symbols_than_one_request_takes_are_batched(alpaca):
+    symbols = [f"S{i:03d}" for i in range(SYMBOLS_PER_REQUEST * 2 + 5)]
+    alpaca.synthetic.update(symbols)
+    try:
+        members = pa.table(
+            {"security_id": list(range(1000, 1000 + len(symbols))), "symbol": symbols}
+        )
+        bars = AlpacaDailySource(fast_client(alpaca)).daily_bars(OCT14, members)
+        expected = alpaca.daily_bar("S042", OCT14)
+    finally:
+        alpaca.synthetic.difference_update(symbols)
+    assert bars.num_rows == len(symbols)
+    assert [len(r.params["symbols"].split(",")) for r in alpaca.requests_to(BARS)] == [100, 100, 5]
+    row = bars.filter(pc.equal(bars.column("symbol"), "S042")).to_pylist()[0]
+    assert (row["open"], row["close"], row["volume"]) == (
+        expected["o"],
+        expected["c"],
+        expected["v"],
+    )
+
+
+def test_daily_timestamps_are_new_york_dates_in_summer_and_winter(alpaca):
+    assert new_york_date("2021-10-14T04:00:00Z") == OCT14  # EDT
+    assert new_york_date("2022-02-01T05:00:00Z") == dt.date(2022, 2, 1)  # EST
+    day = dt.date(2022, 2, 1)
+    bars = AlpacaDailySource(fast_client(alpaca)).daily_bars(
+        day, pa.table({"security_id": [1], "symbol": ["AAPL"]})
+    )
+    assert bars.to_pylist()[0]["timestamp"] == day and bars.to_pylist()[0]["close"] == 174.61
+    assert alpaca.requests_to(BARS)[0].params["start"] == "2022-02-01T05:00:00Z"
+
+
+def test_an_empty_answer_is_an_empty_day(alpaca):
+    bars = AlpacaDailySource(fast_client(alpaca)).daily_bars(OCT14, universe("TWTR"))
+    assert bars.num_rows == 0 and bars.schema.equals(DAILY_TICKS)
+    empty = json.loads((FIXTURES / "alpaca/py_stocks_bars_empty.json").read_text())
+    assert json.loads(alpaca_body(alpaca, "TWTR")) == empty
+
+
+def alpaca_body(server, symbol):
+    import httpx
+
+    response = httpx.get(
+        f"{server.url}{BARS}",
+        params={"symbols": symbol, "timeframe": "1Day", "start": "2021-10-14", "end": "2021-10-14"},
+        headers={"APCA-API-KEY-ID": server.key_id, "APCA-API-SECRET-KEY": server.secret_key},
+    )
+    return response.text
+
+
+def test_a_failing_follow_up_page_fails_the_whole_call(alpaca):
+    alpaca.page_size = 2
+    alpaca.inject(Fault(status=500, follow_up=True, times=10))
+    with pytest.raises(SourceError, match="failed after 3 attempts: HTTP 500"):
+        AlpacaDailySource(fast_client(alpaca)).daily_bars(OCT14, universe("AAPL", "NIO", "MSFT"))
+
+
+def test_429_and_a_truncated_page_are_survived(alpaca):
+    alpaca.page_size = 2
+    alpaca.inject(
+        Fault(status=429, headers={"X-RateLimit-Reset": "0"}, follow_up=False),
+        Fault(truncate=True, follow_up=True),
+    )
+    bars = AlpacaDailySource(fast_client(alpaca)).daily_bars(OCT14, universe("AAPL", "NIO", "MSFT"))
+    assert bars.num_rows == 3
+    assert len(alpaca.requests_to(BARS)) == 4
+
+
+def test_sip_without_a_subscription_is_a_clear_error(alpaca):
+    alpaca.sip_allowed = False
+    client = fast_client(alpaca, ALPACA_FEED="sip")
+    with pytest.raises(SourceError, match="HTTP 403 .*subscription does not permit"):
+        AlpacaDailySource(client).daily_bars(OCT14, universe("AAPL"))
+    assert len(alpaca.requests_to(BARS)) == 1
+
+
+def test_wrong_keys_are_refused_at_once(alpaca):
+    client = fast_client(alpaca, ALPACA_API_SECRET_KEY="wrong")
+    with pytest.raises(SourceError, match="HTTP 401 .*unauthorized"):
+        AlpacaDailySource(client).daily_bars(OCT14, universe("AAPL"))
+
+
+def test_a_bar_for_another_day_or_twice_the_same_day_is_refused():
+    members = pa.table({"security_id": [1], "symbol": ["AAPL"]})
+    bar = {"t": "2021-10-13T04:00:00Z", "o": 1, "h": 2, "l": 1, "c": 2, "v": 10}
+    with pytest.raises(SourceError, match="dated 2021-10-13, asked for 2021-10-14"):
+        daily_table(OCT14, members, {"AAPL": [bar]})
+    today = {**bar, "t": "2021-10-14T04:00:00Z"}
+    with pytest.raises(SourceError, match="2 daily bars for AAPL"):
+        daily_table(OCT14, members, {"AAPL": [today, today]})
+    with pytest.raises(SourceError, match="volume 10.5"):
+        daily_table(OCT14, members, {"AAPL": [{**today, "v": 10.5}]})
+    with pytest.raises(SourceError, match="field 'c' is None"):
+        daily_table(OCT14, members, {"AAPL": [{**today, "c": None}]})
+
+
+# --- minute bars --------------------------------------------------------------------------------
+def test_minute_bars_are_utc_instants_of_the_regular_session(alpaca):
+    alpaca.page_size = 250
+    day = dt.date(2019, 2, 14)
+    members = pa.table({"security_id": [1, 8], "symbol": ["AAPL", "JPM"]})
+    bars = AlpacaDailySource(fast_client(alpaca)).minute_bars(day, members)
+    assert bars.schema.equals(MINUTE_BARS)
+    assert str(bars.schema.field("timestamp").type) == "timestamp[us, tz=UTC]"
+    counts = {
+        s: len(list(filter(None, [x == s for x in bars.column("symbol").to_pylist()])))
+        for s in ("AAPL", "JPM")
+    }
+    assert counts == {"AAPL": 388, "JPM": 390}  # the AAPL file misses two minutes that day
+    first = bars.to_pylist()[0]
+    assert first["timestamp"] == dt.datetime(2019, 2, 14, 14, 30, tzinfo=dt.UTC)
+    with open(FIXTURES / MINUTE_CSVS["AAPL"], newline="") as handle:
+        row = next(r for r in csv.DictReader(handle) if r["datetime"] == "2019-02-14 09:31:00")
+    assert (first["open"], first["close"], first["volume"]) == (
+        float(row["open"]),
+        float(row["close"]),
+        int(row["volume"]),
+    )
+    assert bars.column("timestamp")[387].as_py() == dt.datetime(2019, 2, 14, 20, 59, tzinfo=dt.UTC)
+    requests = alpaca.requests_to(BARS)
+    assert len(requests) == 4  # 778 bars in pages of 250
+    assert requests[0].params["start"] == "2019-02-14T14:30:00Z"
+    assert requests[0].params["end"] == "2019-02-14T20:59:00Z"
+    assert requests[0].params["timeframe"] == "1Min"
+
+
+# --- corporate actions --------------------------------------------------------------------------
+@pytest.fixture
+def lake(local_env):
+    store = LakeStore()
+    store.write_table(keys.SECURITY_MASTER, fixture_master())
+    return store
+
+
+def actions_in(store, sid):
+    return store.read_table(keys.corporate_actions(sid)).to_pylist()
+
+
+def test_corporate_actions_are_mapped_to_each_security_and_merged(alpaca, lake):
+    alpaca.page_size = 3
+    existing = pa.table(
+        {
+            "security_id": [1],
+            "ex_date": [dt.date(1980, 12, 12)],
+            "action": ["listing"],
+            "ratio": [None],
+            "amount": [None],
+            "old_symbol": [None],
+            "new_symbol": ["AAPL"],
+        },
+        schema=CORPORATE_ACTIONS,
+    )
+    lake.write_table(keys.corporate_actions(1), existing)
+    start, end = dt.date(2020, 1, 1), dt.date(2022, 12, 31)
+    result = corporate_actions.ingest(lake, start, end, client=fast_client(alpaca))
+    assert result["events"] == 11 and result["securities"] == 4 and result["unresolved"] == 0
+    assert result["files_written"] == 4
+
+    aapl = actions_in(lake, 1)
+    assert aapl[0]["action"] == "listing"  # kept: merge, not clobber
+    split = [a for a in aapl if a["action"] == "split"]
+    assert split == [
+        {
+            "security_id": 1,
+            "ex_date": dt.date(2020, 8, 31),
+            "action": "split",
+            "ratio": 4.0,
+            "amount": None,
+            "old_symbol": None,
+            "new_symbol": None,
+        }
+    ]
+    dividends = [(a["ex_date"], a["amount"]) for a in aapl if a["action"] == "dividend"]
+    assert dividends[0] == (dt.date(2021, 2, 5), 0.205) and len(dividends) == 6
+    assert [(a["ex_date"], a["ratio"]) for a in actions_in(lake, 4)] == [
+        (dt.date(2020, 8, 31), 5.0),
+        (dt.date(2022, 8, 25), 3.0),
+    ]
+    assert actions_in(lake, 5)[0]["ratio"] == 0.125  # GE's 1-for-8 reverse split
+    [rename] = actions_in(lake, 3)
+    assert (rename["action"], rename["old_symbol"], rename["new_symbol"], rename["ex_date"]) == (
+        "symbol_change",
+        "FB",
+        "META",
+        dt.date(2022, 6, 9),
+    )
+    requested = alpaca.requests_to(ACTIONS)
+    assert len(requested) == 4  # 11 events in pages of 3
+    assert requested[0].params["types"] == "forward_split,reverse_split,cash_dividend,name_change"
+    assert "META" in requested[0].params["symbols"].split(",")
+
+    before = {k: lake.read_bytes(k) for k in lake.list("data/raw/corporate_actions")}
+    again = corporate_actions.ingest(lake, start, end, client=fast_client(alpaca))
+    assert again["files_written"] == 0
+    assert {k: lake.read_bytes(k) for k in lake.list("data/raw/corporate_actions")} == before
+
+
+def test_events_of_symbols_nobody_held_then_are_reported_not_stored(lake):
+    rows = action_rows(
+        {
+            "cash_dividends": [
+                {"symbol": "AAPL", "rate": 0.1, "ex_date": "2021-02-05"},
+                {"symbol": "AAPL", "rate": 0.05, "ex_date": "2021-02-05", "special": True},
+                {"symbol": "NIO", "rate": 1.0, "ex_date": "2010-01-04"},  # before its listing
+            ],
+            "reverse_splits": [
+                {"symbol": "GE", "new_rate": 1, "old_rate": 8, "ex_date": "2021-08-02"}
+            ],
+        }
+    )
+    resolved = corporate_actions.resolve(rows, SecurityMaster(fixture_master()))
+    assert [(r.symbol, r.ex_date) for r in resolved.unresolved] == [("NIO", dt.date(2010, 1, 4))]
+    table = resolved.table.to_pylist()
+    assert [(r["security_id"], r["action"]) for r in table] == [(1, "dividend"), (5, "split")]
+    assert table[0]["amount"] == pytest.approx(0.15)  # same-day dividends add up
+
+
+@pytest.mark.parametrize(
+    "groups, message",
+    [
+        (
+            {
+                "forward_splits": [
+                    {"symbol": "X", "new_rate": 0, "old_rate": 1, "ex_date": "2021-01-04"}
+                ]
+            },
+            "must be positive",
+        ),
+        (
+            {"cash_dividends": [{"symbol": "X", "rate": "0.2", "ex_date": "2021-01-04"}]},
+            "'rate' is '0.2', not a number",
+        ),
+        ({"cash_dividends": [{"symbol": "X", "rate": 0.2, "ex_date": "Jan 4"}]}, "not YYYY-MM-DD"),
+        ({"name_changes": [{"old_symbol": "X", "process_date": "2021-01-04"}]}, "must be strings"),
+    ],
+)
+def test_malformed_events_fail_naming_them(groups, message):
+    with pytest.raises(SourceError, match=message):
+        action_rows(groups)
+
+
+def test_cli_ingests_corporate_actions_and_names_missing_keys(alpaca, lake, capsys, monkeypatch):
+    code = cli.main(
+        [
+            "ingest",
+            "corporate-actions",
+            "--start",
+            "2022-06-01",
+            "--end",
+            "2022-08-31",
+            "--symbols",
+            "TSLA,META",
+        ]
+    )
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0 and out["events"] == 2 and out["files_written"] == 2
+    monkeypatch.delenv("ALPACA_API_SECRET_KEY")
+    code = cli.main(["ingest", "corporate-actions", "--start", "2022-06-01", "--end", "2022-08-31"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and "ALPACA_API_SECRET_KEY" in err
+
+
+# --- through the daily-ticks ingest (gate and publish) --------------------------------------------
+def test_ingest_publishes_alpaca_bars_through_the_gate(alpaca, lake):
+    result = daily_ticks.ingest(lake, OCT14, source="alpaca", run_id="test-alpaca-ok")
+    assert result.rows == 11 and result.securities == 11  # TWTR has no bar: 11 of 12 >= 90%
+    aapl = lake.read_table(keys.daily_ticks_month(1, OCT14)).to_pylist()
+    assert aapl == [
+        {
+            "security_id": 1,
+            "symbol": "AAPL",
+            "timestamp": OCT14,
+            "open": 142.08,
+            "high": 143.88,
+            "low": 141.51,
+            "close": 143.76,
+            "volume": 69696731,
+        }
+    ]
+    assert not lake.exists(keys.daily_ticks_month(12, OCT14))
+
+
+def test_too_few_bars_fail_the_gate_and_publish_nothing(alpaca, lake):
+    alpaca.synthetic.difference_update(SYNTHETIC)
+    try:
+        with pytest.raises(QualityGateFailed, match="row_count"):
+            daily_ticks.ingest(lake, OCT14, source="alpaca", run_id="test-alpaca-few")
+    finally:
+        alpaca.synthetic.update(SYNTHETIC)
+    assert lake.list("data/raw/ticks/daily/1") == []
+    assert any(k.endswith(".validation.json") for k in lake.list("data/quarantine"))
+
+
+def test_a_page_that_cannot_be_read_publishes_nothing(alpaca, lake):
+    alpaca.page_size = 4
+    alpaca.inject(Fault(status=403, follow_up=True, body=b'{"message": "forbidden."}'))
+    with pytest.raises(SourceError, match="HTTP 403"):
+        daily_ticks.ingest(lake, OCT14, source="alpaca", run_id="test-alpaca-403")
+    assert lake.list("data/raw/ticks/daily") == []
+    assert calendar.is_session(OCT14)
