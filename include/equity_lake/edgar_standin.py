@@ -243,7 +243,7 @@ class EdgarStandIn:
     def inject(self, path: str, *faults: int | str) -> None:
         """Answer the next requests of ``path`` with these faults, in order: an HTTP status
         (429 carries ``Retry-After: 0``), ``"truncate"`` (half the body, then hang up) or
-        ``"stall"`` (answer after ``stall_seconds``)."""
+        ``"stall"`` (no answer for ``stall_seconds``, then hang up; logged with status 0)."""
         for fault in faults:
             if not (isinstance(fault, int) or fault in ("truncate", "stall")):
                 raise ValueError(f"unknown fault {fault!r}")
@@ -303,9 +303,12 @@ def _handler(standin: EdgarStandIn) -> type[BaseHTTPRequestHandler]:
                 self._finish(path, agent, 403, _UNDECLARED, "text/html")
                 return
             fault = standin._next_fault(path)
-            if fault == "stall":
+            if fault == "stall":  # no answer at all: the client times out, then we hang up
+                standin._log(Request(time.monotonic(), self.command, path, agent, 0))
                 time.sleep(standin.stall_seconds)
-            elif isinstance(fault, int):
+                self.close_connection = True
+                return
+            if isinstance(fault, int):
                 extra = {"Retry-After": "0"} if fault == 429 else {}
                 text = f"injected HTTP {fault}".encode()
                 self._finish(path, agent, fault, text, "text/plain", extra)

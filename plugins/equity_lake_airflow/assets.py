@@ -6,3 +6,5 @@ from airflow.sdk import Asset
 
 #: name-only: a URI makes Airflow load every provider's URI handlers at parse time (~0.3 s)
 DAILY_TICKS = Asset(name="equity_lake_daily_ticks")
+#: emitted by edgar_fundamentals only when a run published new or amended facts
+FUNDAMENTALS = Asset(name="equity_lake_fundamentals")

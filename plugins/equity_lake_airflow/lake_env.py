@@ -28,6 +28,7 @@ def lake_environment() -> dict[str, str]:
     """The variables the CLI reads to find the lake (call at run time, never at parse time)."""
     env = {k: os.environ[k] for k in PASSTHROUGH if os.environ.get(k)}
     env.update(_source_environment())
+    env.update(_sec_environment())
     conn = _connection()
     if conn is None:
         return env
@@ -71,6 +72,13 @@ def _source_environment() -> dict[str, str]:
     from equity_lake_airflow.alpaca_env import alpaca_environment
 
     return alpaca_environment()
+
+
+def _sec_environment() -> dict[str, str]:
+    """SEC EDGAR's User-Agent and rate share (the sec_edgar connection), see sec_env.py."""
+    from equity_lake_airflow.sec_env import sec_environment
+
+    return sec_environment()
 
 
 def _connection():

@@ -12,7 +12,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 DAGS = REPO / "dags"
 HEAVY = ("pandas", "pyarrow", "great_expectations", "numpy", "exchange_calendars")
-KNOWN_POOLS = {"default_pool", "market_data_api"}
+KNOWN_POOLS = {"default_pool", "market_data_api", "sec_api"}
 
 
 @pytest.fixture(scope="module")

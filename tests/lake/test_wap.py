@@ -50,3 +50,33 @@ def test_publish_merge_skips_unchanged_objects(local_env):
     assert wap.publish_merge(store, key, bars([D1], 1.0), ["timestamp"]) is False
     assert wap.publish_merge(store, key, bars([D2], 1.0), ["timestamp"]) is True
     assert store.read_table(key).num_rows == 2
+
+
+def test_merge_with_a_null_in_a_key_column_matches_nulls():
+    """An instant fact has no start: re-merging it must replace it, not add a duplicate."""
+    existing = pa.table(
+        {
+            "tag": ["Assets", "Revenues", "Assets"],
+            "start": pa.array([None, D1, None], pa.date32()),
+            "end": pa.array([D2, D2, D3], pa.date32()),
+            "value": [1.0, 2.0, 3.0],
+        }
+    )
+    new = pa.table(
+        {
+            "tag": ["Assets", "Revenues"],
+            "start": pa.array([None, D1], pa.date32()),
+            "end": pa.array([D2, D2], pa.date32()),
+            "value": [10.0, 20.0],
+        }
+    )
+    merged = wap.merge_rows(existing, new, ["tag", "start", "end"])
+    assert sorted(merged.to_pylist(), key=str) == sorted(
+        [
+            {"tag": "Assets", "start": None, "end": D2, "value": 10.0},
+            {"tag": "Assets", "start": None, "end": D3, "value": 3.0},
+            {"tag": "Revenues", "start": D1, "end": D2, "value": 20.0},
+        ],
+        key=str,
+    )
+    assert wap.merge_rows(merged, new, ["tag", "start", "end"]).equals(merged)

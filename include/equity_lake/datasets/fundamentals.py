@@ -116,7 +116,7 @@ def parse_ciks(text: str | Iterable[str] | None) -> list[str] | None:
     if text is None:
         return None
     parts = text.split(",") if isinstance(text, str) else list(text)
-    ciks = sorted({keys.cik(p.strip()) for p in parts if str(p).strip()})
+    ciks = sorted({keys.cik(str(p).strip()) for p in parts if str(p).strip()})
     return ciks or None
 
 
@@ -174,6 +174,7 @@ def discover(
     """The companies with fundamental filings from ``since`` (default: after the watermark)
     through ``day``: the whole market from the daily index, or among ``ciks``."""
     state = load_state(store)
+    ciks = parse_ciks(ciks) if ciks is not None else None
     if ciks is None:
         return _discover_market(client, day, since or _after(covered_through(state)) or day)
     found = Discovery(day=day.isoformat(), scope=_scope(ciks), since=_iso(since))
@@ -183,11 +184,12 @@ def discover(
         if first is None or not store.exists(keys.fundamentals(cik)):
             found.due.append(cik)  # never fetched: everything it ever filed is new
             continue
+        if first > day:
+            continue  # a run already covered this company through the day
         try:
             filings = filings_from_submissions(client.submissions(cik))
-        except NotFound:
-            log.warning("EDGAR has no submissions for CIK %s: marked missing", cik)
-            found.missing.append(cik)
+        except NotFound:  # cannot tell what it filed: companyfacts will say (or 404 too)
+            found.due.append(cik)
             continue
         oldest = min((f.filed for f in filings), default=None)
         if oldest is None or first < oldest or fundamental_filings(filings, first, day):
@@ -438,6 +440,7 @@ def run(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> dict[str, object]:
     """A whole incremental run in one process (what the DAG does across tasks)."""
+    ciks = parse_ciks(ciks) if ciks is not None else None
     plans, found = plan(store, client, day, ciks=ciks, since=since, chunk_size=chunk_size)
     results = []
     for p in plans:

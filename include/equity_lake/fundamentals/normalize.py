@@ -155,7 +155,7 @@ def _dates(values: tuple, what: str) -> pa.Array:
     try:
         return strings.cast(pa.date32())
     except pa.ArrowInvalid:
-        bad = next(v for v in values if v is not None and not _is_iso_date(v))
+        bad = next((v for v in values if v is not None and not _is_iso_date(v)), None)
         raise CompanyFactsError(f"'{what}' {bad!r} is not an ISO date") from None
 
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 
@@ -122,14 +122,20 @@ class HttpClient:
         path: str,
         params: Mapping[str, Any] | None = None,
         parse: Callable[[httpx.Response], Any] | None = None,
+        sink: BinaryIO | None = None,
     ) -> Any:
+        """GET ``path``; with ``sink``, a 200 body is streamed into it (rewound on each retry)
+        rather than held in memory: for archives too large for that (SEC's companyfacts.zip)."""
         last = ""
         for attempt in range(1, self.retry.attempts + 1):
             self.limiter.acquire()
             try:
-                response = self._client.get(path, params=params)
-                # read the whole body now so a truncated transfer is a retryable failure
-                response.read()
+                if sink is None:
+                    response = self._client.get(path, params=params)
+                    # read the whole body now so a truncated transfer is a retryable failure
+                    response.read()
+                else:
+                    response = self._stream(path, params, sink)
             except (httpx.TimeoutException, httpx.TransportError, httpx.DecodingError) as exc:
                 last = f"{type(exc).__name__}: {exc}"
                 if attempt < self.retry.attempts:
@@ -165,6 +171,20 @@ class HttpClient:
             f"GET {self.base_url.rstrip('/')}/{path.lstrip('/')} failed after "
             f"{self.retry.attempts} attempts: {_snippet(last, 400)}"
         )
+
+    def _stream(
+        self, path: str, params: Mapping[str, Any] | None, sink: BinaryIO
+    ) -> httpx.Response:
+        with self._client.stream("GET", path, params=params) as response:
+            if response.status_code != 200:
+                response.read()
+                return response
+            sink.seek(0)
+            sink.truncate()
+            for chunk in response.iter_bytes(1 << 20):
+                sink.write(chunk)
+            sink.flush()
+        return response
 
     def _rate_limit_wait(self, response: httpx.Response, attempt: int) -> float:
         """Seconds to wait after a 429: Retry-After, or X-RateLimit-Reset (epoch seconds)."""

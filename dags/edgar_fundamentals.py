@@ -1,0 +1,86 @@
+"""edgar_fundamentals: point-in-time SEC EDGAR facts, merged into each company's file.
+
+Runs daily at 09:00 UTC, after EDGAR's overnight processing; the run at 09:00 on D+1 covers
+the filings of day D (the day before its data interval ends), so catchup and backfills
+look at exactly the filings a live run saw. `plan_chunks` finds the companies with a new or
+amended 10-K/10-Q (20-F/40-F) since the last successful run (EDGAR's daily index, or each
+listed company's submissions when `ciks` is set) and splits them into chunks; `ingest_chunk`
+fetches each chunk's companyfacts, keeps the facts filed by D, gates them with the
+`fundamentals` expectation suite and merges them into `data/raw/fundamental/{cik}/
+fundamental.parquet` (stored facts are never dropped); `record_run` records the counts and
+advances the watermark; `announce` emits the fundamentals Asset only if something was
+published. Every EDGAR call runs in the pool `sec_api` (10 requests/s in total). The
+`sec_edgar` connection (or `SEC_USER_AGENT`) must name you: the run refuses to start without.
+
+Params (UI trigger): `mode` (incremental, or bulk: backfill from the nightly companyfacts.zip),
+`ciks` (only these companies), `since` (first filing day to look at), `chunk_size`.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Param, dag, task
+
+from equity_lake_airflow.assets import FUNDAMENTALS
+from equity_lake_airflow.defaults import DEFAULT_ARGS, START_DATE
+from equity_lake_airflow.runtime import ingest_task
+
+SEC_POOL = "sec_api"
+
+
+@dag(
+    schedule="0 9 * * *",
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["equity-lake", "fundamentals", "sec"],
+    params={
+        "mode": Param(
+            "incremental",
+            type="string",
+            enum=["incremental", "bulk"],
+            description="incremental: what was filed since the last run; bulk: companyfacts.zip",
+        ),
+        "ciks": Param(
+            [],
+            type="array",
+            items={"type": "string", "pattern": r"^[0-9]{1,10}$"},
+            description="only these companies (empty: every company that filed)",
+        ),
+        "since": Param(
+            None,
+            type=["null", "string"],
+            pattern=r"^\d{4}-\d{2}-\d{2}$",
+            description="first filing day to look at, YYYY-MM-DD (default: after the last run)",
+        ),
+        "chunk_size": Param(
+            25, type="integer", minimum=1, maximum=1000, description="companies per ingest task"
+        ),
+    },
+    doc_md=__doc__,
+)
+def edgar_fundamentals():
+    @task(pool=SEC_POOL)
+    def plan_chunks(**context) -> list[dict]:
+        from equity_lake_airflow.fundamentals_tasks import plan_fundamental_chunks
+
+        return plan_fundamental_chunks(context)
+
+    @task(trigger_rule="all_done")
+    def record_run(results, **context) -> dict:
+        from equity_lake_airflow.fundamentals_tasks import record_fundamentals_run
+
+        return record_fundamentals_run(context, results)
+
+    @task(outlets=[FUNDAMENTALS])
+    def announce(summary, **context) -> dict:
+        from equity_lake_airflow.fundamentals_tasks import announce_fundamentals
+
+        return announce_fundamentals(context, summary)
+
+    chunks = plan_chunks()
+    ingested = ingest_task("ingest_chunk", pool=SEC_POOL).expand(chunk=chunks)
+    announce(record_run(ingested))
+
+
+edgar_fundamentals()

@@ -1,0 +1,95 @@
+"""`equity-lake ingest fundamentals` and `equity-lake show fundamentals`."""
+
+import csv
+import io
+
+import pytest
+
+from equity_lake import cli
+from tests.fundamentals.conftest import APPLE
+
+
+@pytest.fixture
+def apple_in_lake(local_env, standin):
+    summary = cli.run(["ingest", "fundamentals", "--ciks", "320193", "--date", "2025-12-31"])
+    assert summary["companies"] == 1 and summary["files_written"] == 1
+    return summary
+
+
+def test_show_prints_every_period_as_known_on_the_date(apple_in_lake):
+    text = cli.run(
+        ["show", "fundamentals", "--cik", "320193", "--concept", "revenue", "--as-of", "2024-11-01"]
+    )
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0]) == [
+        "concept",
+        "start",
+        "end",
+        "value",
+        "unit",
+        "form",
+        "accn",
+        "filed",
+        "tag",
+    ]
+    assert rows[-1] == {
+        "concept": "revenue",
+        "start": "2023-10-01",
+        "end": "2024-09-28",
+        "value": "391035000000",
+        "unit": "USD",
+        "form": "10-K",
+        "accn": "0000320193-24-000123",
+        "filed": "2024-11-01",
+        "tag": "RevenueFromContractWithCustomerExcludingAssessedTax",
+    }
+    assert all(r["filed"] <= "2024-11-01" for r in rows)
+    day_before = cli.run(
+        ["show", "fundamentals", "--cik", APPLE, "--concept", "revenue", "--as-of", "2024-10-31"]
+    )
+    assert "2023-10-01,2024-09-28" not in day_before
+
+
+def test_show_quarterly_marks_derived_quarters(apple_in_lake):
+    text = cli.run(
+        [
+            "show",
+            "fundamentals",
+            "--cik",
+            APPLE,
+            "--concept",
+            "revenue",
+            "--as-of",
+            "2024-11-01",
+            "--quarterly",
+        ]
+    )
+    last = list(csv.DictReader(io.StringIO(text)))[-1]
+    assert (last["start"], last["value"], last["derived"], last["method"]) == (
+        "2024-06-30",
+        "94930000000",
+        "true",
+        "ytd_difference",
+    )
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--cik", APPLE, "--concept", "sales"], "unknown concept 'sales'; known concepts:"),
+        (["--cik", "789019", "--concept", "revenue"], "no fundamentals stored for CIK 0000789019"),
+        (["--cik", "12345678901", "--concept", "revenue"], "CIK '12345678901' must be at most"),
+    ],
+)
+def test_show_refuses_bad_input_with_one_line(local_env, capsys, argv, message):
+    assert cli.main(["show", "fundamentals", *argv]) == 1
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_ingest_refuses_to_start_without_a_user_agent(local_env, standin, monkeypatch, capsys):
+    monkeypatch.delenv("SEC_USER_AGENT")
+    assert cli.main(["ingest", "fundamentals", "--ciks", APPLE]) == 1
+    err = capsys.readouterr().err
+    assert "SEC EDGAR requires a User-Agent naming you and a contact e-mail" in err
+    assert standin.paths() == []

@@ -1,0 +1,167 @@
+"""Incremental runs against the local EDGAR stand-in, into a local lake folder."""
+
+import datetime as dt
+import gzip
+import json
+import shutil
+
+import pyarrow.compute as pc
+import pytest
+
+from equity_lake.datasets import fundamentals
+from equity_lake.edgar_standin import EdgarStandIn
+from equity_lake.fundamentals.normalize import known_by
+from equity_lake.lake import keys, wap
+from equity_lake.lake.store import LakeStore
+from equity_lake.sources.http import SourceError
+from equity_lake.sources.sec import SecClient
+from tests.fundamentals.conftest import ALPHABET, APPLE, SEC, SNOWFLAKE, facts, raw
+
+D = dt.date
+FANNIE_MAE, MICROSOFT = "0000310522", "0000789019"
+
+
+@pytest.fixture
+def lake(local_env):
+    return LakeStore()
+
+
+@pytest.fixture
+def client(standin):
+    with SecClient() as sec:
+        yield sec
+
+
+def stored(store):
+    return {k: store.read_bytes(k) for k in store.list("data/raw/fundamental") if "/_" not in k}
+
+
+def key_rows(table):
+    return list(zip(*(table.column(c).to_pylist() for c in fundamentals.KEY_COLUMNS), strict=True))
+
+
+def test_first_run_of_a_list_fetches_each_company_and_a_second_run_stores_nothing_new(
+    lake, client, standin
+):
+    day = D(2024, 11, 1)
+    first = fundamentals.run(lake, client, day, ciks=[APPLE, SNOWFLAKE], run_id="run-1")
+    assert (first["companies"], first["files_written"], first["failed_partitions"]) == (2, 2, [])
+    apple = lake.read_table(keys.fundamentals(APPLE))
+    expected = known_by(facts(APPLE), day)
+    assert apple.num_rows == expected.num_rows
+    assert len(set(key_rows(apple))) == apple.num_rows  # each fact once
+    assert sorted(key_rows(apple), key=str) == sorted(key_rows(expected), key=str)
+    before = stored(lake)
+
+    standin.clear()
+    again = fundamentals.run(lake, client, day, ciks=[APPLE, SNOWFLAKE], run_id="run-2")
+    assert again["files_written"] == 0 and stored(lake) == before
+    assert standin.paths() == []  # already covered through the day: nothing to ask EDGAR
+    forced = fundamentals.run(
+        lake, client, day, ciks=[APPLE, SNOWFLAKE], since=D(2000, 1, 1), run_id="run-3"
+    )
+    assert (forced["companies"], forced["files_written"]) == (2, 0) and stored(lake) == before
+
+
+def test_the_market_run_discovers_the_days_filers_from_the_daily_index(lake, client, standin):
+    # Alphabet filed its Q3 10-Q on 2024-10-30, Apple its 10-K on 2024-11-01; Fannie Mae and
+    # Microsoft filed 10-Qs too (their submissions are in the fixtures, their facts are not)
+    result = fundamentals.run(lake, client, D(2024, 11, 1), since=D(2024, 10, 30), run_id="m-1")
+    assert result["discovery"]["due"] == [FANNIE_MAE, APPLE, MICROSOFT, ALPHABET]
+    assert result["discovery"]["index_days"] == 3
+    assert result["missing"] == [FANNIE_MAE, MICROSOFT] and result["companies"] == 2
+    assert lake.read_json(keys.FUNDAMENTALS_STATE)["all"] == "2024-11-01"
+    before = stored(lake)
+    assert set(before) == {keys.fundamentals(APPLE), keys.fundamentals(ALPHABET)}
+
+    # the next run starts after the watermark: Saturday and Sunday are skipped
+    standin.clear()
+    monday = fundamentals.run(lake, client, D(2024, 11, 4), run_id="m-2")
+    assert monday["discovery"]["since"] == "2024-11-02" and monday["discovery"]["due"] == []
+    assert standin.paths() == ["/Archives/edgar/daily-index/2024/QTR4/master.20241104.idx"]
+    assert stored(lake) == before
+
+
+def test_a_restatement_adds_a_row_beside_the_original(lake, client):
+    fundamentals.run(lake, client, D(2009, 12, 31), ciks=[APPLE], run_id="r-1")
+    fundamentals.run(lake, client, D(2010, 1, 25), ciks=[APPLE], since=D(2010, 1, 1), run_id="r-2")
+    table = lake.read_table(keys.fundamentals(APPLE))
+    fy2009 = table.filter(
+        pc.and_(
+            pc.equal(table.column("tag"), "SalesRevenueNet"),
+            pc.and_(
+                pc.equal(table.column("start"), D(2008, 9, 28)),
+                pc.equal(table.column("end"), D(2009, 9, 26)),
+            ),
+        )
+    )
+    assert sorted((r["form"], r["value"]) for r in fy2009.to_pylist()) == [
+        ("10-K", 36_537_000_000),
+        ("10-K/A", 42_905_000_000),
+    ]
+
+
+def test_a_company_edgar_does_not_know_is_marked_missing_without_failing_the_run(lake, client):
+    result = fundamentals.run(lake, client, D(2024, 11, 1), ciks=[SNOWFLAKE, "1"], run_id="x")
+    assert result["missing"] == ["0000000001"] and result["failed_partitions"] == []
+    assert result["files_written"] == 1
+
+
+def test_a_run_that_fails_midway_leaves_every_stored_file_and_the_watermark_as_they_were(
+    lake, client, standin
+):
+    fundamentals.run(lake, client, D(2024, 10, 31), ciks=[APPLE, ALPHABET], run_id="f-1")
+    before, state = stored(lake), lake.read_json(keys.FUNDAMENTALS_STATE)
+    # Apple is fetched, then EDGAR fails on Alphabet beyond every retry
+    standin.inject(f"/api/xbrl/companyfacts/CIK{ALPHABET}.json", *[503] * 5)
+    with pytest.raises(SourceError, match="failed after 5 attempts: HTTP 503"):
+        fundamentals.run(
+            lake, client, D(2024, 11, 1), ciks=[APPLE, ALPHABET], since=D(2024, 10, 1), run_id="f"
+        )
+    assert stored(lake) == before and lake.read_json(keys.FUNDAMENTALS_STATE) == state
+    assert not lake.list("data/_staging")
+
+
+def test_a_chunk_failing_its_suite_is_quarantined_and_publishes_nothing(
+    lake, tmp_path, monkeypatch
+):
+    folder = tmp_path / "sec"
+    shutil.copytree(SEC / "errors", folder / "errors")
+    doc = json.loads(raw(SNOWFLAKE))
+    revenue = doc["facts"]["us-gaap"]["RevenueFromContractWithCustomerExcludingAssessedTax"]
+    revenue["units"]["USD"][0]["filed"] = "2001-01-01"  # filed before its period ended
+    (folder / "companyfacts").mkdir()
+    (folder / "companyfacts" / f"CIK{SNOWFLAKE}.json.gz").write_bytes(
+        gzip.compress(json.dumps(doc).encode())
+    )
+    with EdgarStandIn(folder) as server:
+        for name, value in server.env().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("SEC_USER_AGENT", "equity-lake tests tests@example.com")
+        with SecClient() as sec, pytest.raises(wap.QualityGateFailed, match="filed >= end"):
+            fundamentals.ingest(
+                lake, sec, D(2025, 6, 1), [SNOWFLAKE], run_id="q-1", partition="chunk-0001-of-0001"
+            )
+    assert stored(lake) == {}
+    quarantined = lake.list("data/quarantine/q-1")
+    assert any(k.endswith("chunk-0001-of-0001.parquet") for k in quarantined)
+    assert any(k.endswith(".validation.json") for k in quarantined)
+
+
+def test_plan_splits_the_due_companies_into_labelled_chunks(lake, client):
+    plans, found = fundamentals.plan(
+        lake, client, D(2024, 11, 1), ciks=[APPLE, ALPHABET, SNOWFLAKE], chunk_size=2
+    )
+    assert found.due == [APPLE, SNOWFLAKE, ALPHABET]  # new companies, in CIK order
+    assert [p.label for p in plans] == [
+        f"1/2: {APPLE}..{APPLE} (1)",
+        f"2/2: {SNOWFLAKE}..{ALPHABET} (2)",
+    ]
+    argv = plans[1].argv(D(2024, 11, 1), "manual__x")
+    assert argv[:2] == ["ingest", "fundamentals"]
+    assert argv[argv.index("--ciks") + 1] == f"{SNOWFLAKE},{ALPHABET}"
+
+
+def test_a_gap_longer_than_the_daily_index_should_cover_asks_for_the_backfill(lake, client):
+    with pytest.raises(ValueError, match="run the bulk backfill"):
+        fundamentals.plan(lake, client, D(2024, 11, 1), since=D(2024, 1, 1))
