@@ -34,6 +34,7 @@ import numpy as np
 import pyarrow as pa
 
 from equity_lake import calendar
+from equity_lake.lake import schemas
 
 DEFAULT_SEED = 20240101
 START = dt.date(2009, 1, 2)
@@ -42,40 +43,11 @@ END = dt.date(2025, 12, 31)
 FIRST_SECURITY_ID = 100_001
 EXCHANGES = ("NYSE", "NASDAQ", "NYSE American", "NYSE Arca")
 
-SYMBOL_PERIODS_SCHEMA = pa.schema(
-    [
-        ("security_id", pa.int64()),
-        ("symbol", pa.string()),
-        ("company", pa.string()),
-        ("cik", pa.string()),
-        ("exchange", pa.string()),
-        ("start_date", pa.date32()),
-        ("end_date", pa.date32()),
-    ]
-)
-CORPORATE_ACTIONS_SCHEMA = pa.schema(
-    [
-        ("security_id", pa.int64()),
-        ("ex_date", pa.date32()),
-        ("action", pa.string()),
-        ("ratio", pa.float64()),
-        ("amount", pa.float64()),
-        ("old_symbol", pa.string()),
-        ("new_symbol", pa.string()),
-    ]
-)
-DAILY_BARS_SCHEMA = pa.schema(
-    [
-        ("security_id", pa.int64()),
-        ("symbol", pa.string()),
-        ("timestamp", pa.date32()),
-        ("open", pa.float64()),
-        ("high", pa.float64()),
-        ("low", pa.float64()),
-        ("close", pa.float64()),
-        ("volume", pa.int64()),
-    ]
-)
+#: the market's tables are the lake's own schemas (the master without its bookkeeping columns)
+_PERIOD_COLUMNS = ("security_id", "symbol", "company", "cik", "exchange", "start_date", "end_date")
+SYMBOL_PERIODS_SCHEMA = pa.schema([schemas.SECURITY_MASTER.field(c) for c in _PERIOD_COLUMNS])
+CORPORATE_ACTIONS_SCHEMA = schemas.CORPORATE_ACTIONS
+DAILY_BARS_SCHEMA = schemas.DAILY_TICKS
 
 # --- universe size and event rates -------------------------------------------------------------
 INITIAL_SECURITIES = 5_700
