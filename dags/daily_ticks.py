@@ -33,7 +33,7 @@ SYMBOL_PATTERN = r"^[A-Za-z][A-Za-z0-9]{0,9}([.\-/][A-Za-z0-9]{1,4})?$"
     tags=["equity-lake", "ticks", "daily"],
     params={
         "source": Param(
-            "sample", type="string", enum=["sample", "alpaca"], description="bar source"
+            "sample", type="string", enum=["sample", "alpaca", "crsp"], description="bar source"
         ),
         "symbols": Param(
             [],

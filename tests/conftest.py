@@ -53,3 +53,19 @@ def airflow_db() -> Iterator[None]:
     db.initdb()
     yield
     shutil.rmtree(os.environ["AIRFLOW_HOME"], ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def crsp_pg() -> Iterator[object]:
+    """A local PostgreSQL holding a small WRDS-like ``crsp`` schema (tests/crsp_db.py)."""
+    from tests import crsp_db
+    from tests.pg import LocalPostgres, find_bin_dir
+
+    bin_dir = find_bin_dir()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found; install package postgresql")
+    server = LocalPostgres(bin_dir).start()
+    try:
+        yield crsp_db.load(server)
+    finally:
+        server.stop()

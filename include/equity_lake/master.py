@@ -9,7 +9,7 @@ on D still trades on D).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -17,10 +17,15 @@ import pyarrow.compute as pc
 from equity_lake import calendar
 from equity_lake.lake import keys
 from equity_lake.lake.partition import runs
-from equity_lake.lake.schemas import CORPORATE_ACTIONS, SECURITY_MASTER, conform
+from equity_lake.lake.schemas import (
+    CORPORATE_ACTIONS,
+    SECURITY_MASTER,
+    SECURITY_MASTER_OPTIONAL,
+    conform,
+)
 from equity_lake.lake.store import LakeStore
 
-SOURCES = ("sample",)
+SOURCES = ("sample", "crsp", "sec")
 
 
 class MasterError(ValueError):
@@ -31,9 +36,20 @@ class MasterError(ValueError):
 class MasterBuild:
     master: pa.Table
     actions: pa.Table
+    #: what the source has to say about the build (counts, the snapshot day, ...)
+    notes: dict[str, object] = field(default_factory=dict)
 
 
-def build(source: str = "sample") -> MasterBuild:
+def with_optional_columns(table: pa.Table) -> pa.Table:
+    """Add the optional SECURITY_MASTER columns a table lacks, as nulls (older masters)."""
+    for name in SECURITY_MASTER_OPTIONAL:
+        if name not in table.column_names:
+            field_type = SECURITY_MASTER.field(name).type
+            table = table.append_column(name, pa.nulls(table.num_rows, field_type))
+    return table
+
+
+def build(source: str = "sample", store: LakeStore | None = None) -> MasterBuild:
     """The master and corporate actions of ``source``, checked for consistency."""
     if source == "sample":
         from equity_lake.sources.sample import SampleMarket
@@ -43,12 +59,23 @@ def build(source: str = "sample") -> MasterBuild:
         periods = periods.append_column(
             "source", pa.array(["sample"] * periods.num_rows, pa.string())
         )
-        master = conform(periods, SECURITY_MASTER, "security master")
+        master = conform(with_optional_columns(periods), SECURITY_MASTER, "security master")
         actions = conform(market.corporate_actions(), CORPORATE_ACTIONS, "corporate actions")
+        notes: dict[str, object] = {}
+    elif source == "crsp":
+        from equity_lake.sources import crsp
+
+        with crsp.CrspClient() as client:
+            built = crsp.build_master(client)
+        master, actions, notes = built.master, built.actions, built.notes
+    elif source == "sec":
+        from equity_lake import master_diff
+
+        master, actions, notes = master_diff.build(store or LakeStore())
     else:
         raise MasterError(f"unknown master source {source!r}; available now: {', '.join(SOURCES)}")
     check(master)
-    return MasterBuild(master=sort_master(master), actions=actions)
+    return MasterBuild(master=sort_master(master), actions=actions, notes=notes)
 
 
 def sort_master(master: pa.Table) -> pa.Table:
@@ -100,6 +127,7 @@ def write(store: LakeStore, built: MasterBuild) -> dict[str, object]:
         "corporate_action_files": len(groups),
         "corporate_action_files_written": written,
         "sessions": calendar.calendar_table().num_rows,
+        **built.notes,
     }
 
 
@@ -107,7 +135,7 @@ class SecurityMaster:
     """Point-in-time look-ups over a loaded master table."""
 
     def __init__(self, table: pa.Table) -> None:
-        self.table = conform(table, SECURITY_MASTER, "security master")
+        self.table = conform(with_optional_columns(table), SECURITY_MASTER, "security master")
 
     @classmethod
     def load(cls, store: LakeStore) -> SecurityMaster:

@@ -28,6 +28,7 @@ def lake_environment() -> dict[str, str]:
     """The variables the CLI reads to find the lake (call at run time, never at parse time)."""
     env = {k: os.environ[k] for k in PASSTHROUGH if os.environ.get(k)}
     env.update(_source_environment())
+    env.update(_wrds_environment())
     env.update(_sec_environment())
     conn = _connection()
     if conn is None:
@@ -72,6 +73,13 @@ def _source_environment() -> dict[str, str]:
     from equity_lake_airflow.alpaca_env import alpaca_environment
 
     return alpaca_environment()
+
+
+def _wrds_environment() -> dict[str, str]:
+    """The crsp source's WRDS login (the wrds_default connection, masked), see wrds_env.py."""
+    from equity_lake_airflow.wrds_env import wrds_environment
+
+    return wrds_environment()
 
 
 def _sec_environment() -> dict[str, str]:

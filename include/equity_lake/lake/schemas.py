@@ -29,8 +29,13 @@ SECURITY_MASTER = pa.schema(
         ("start_date", pa.date32()),
         ("end_date", pa.date32()),
         ("source", pa.string()),
+        # optional (null when the source does not know): CRSP's PERMNO, and whether it is an ETF
+        ("permno", pa.int64()),
+        ("is_etf", pa.bool_()),
     ]
 )
+#: SECURITY_MASTER columns a master written before they existed may lack (read as nulls)
+SECURITY_MASTER_OPTIONAL = ("permno", "is_etf")
 
 CORPORATE_ACTIONS = pa.schema(
     [

@@ -9,6 +9,7 @@ from typing import Protocol
 import pyarrow as pa
 
 from equity_lake.sources.alpaca import AlpacaDailySource
+from equity_lake.sources.crsp import CrspDailySource
 
 
 class DailyBarSource(Protocol):
@@ -42,6 +43,7 @@ def _sample_market():
 
 
 DAILY_SOURCES: dict[str, type] = {"sample": SampleDailySource, "alpaca": AlpacaDailySource}
+DAILY_SOURCES["crsp"] = CrspDailySource
 
 
 def daily_source(name: str) -> DailyBarSource:
