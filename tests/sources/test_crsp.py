@@ -229,3 +229,54 @@ def test_cli_builds_the_crsp_master_and_its_actions_into_the_lake(wrds_env, loca
     again = cli.run(["master", "build", "--source", "crsp"])
     assert again["master_written"] is False and again["corporate_action_files_written"] == 0
     assert dt.date(2014, 6, 9) in set(store.read_table(keys.CALENDAR_MASTER)["date"].to_pylist())
+
+
+def test_a_ticker_crsp_gives_two_permnos_at_once_is_given_to_one_at_a_time():
+    def name(permno, start, end, ticker="XYZ", cls=None):
+        return {
+            "permno": permno,
+            "start": start,
+            "end": end,
+            "ticker": ticker,
+            "trading_symbol": None,
+            "share_class": cls,
+            "company": f"CO {permno}",
+            "exchange": "NYSE",
+            "is_etf": False,
+        }
+
+    D = crsp_db.D
+    names = [
+        name(1, D(2001, 1, 2), D(2010, 6, 30)),  # the old holder's name row runs on ...
+        name(2, D(2010, 6, 1), D(2014, 12, 31)),  # ... after the new holder took the ticker
+        name(3, D(2005, 1, 3), D(2014, 12, 31), "ABC", "A"),
+        name(4, D(2005, 1, 3), D(2014, 12, 31), "ABC", "B"),
+        name(5, D(2005, 1, 3), D(2014, 12, 31), None),  # no ticker: not in the master
+    ]
+    periods, notes = crsp.master_periods(names, {1: {"day": D(2010, 6, 30)}})
+    table = pa.Table.from_pylist(
+        [
+            {
+                "security_id": sid(p["permno"]),
+                "symbol": p["symbol"],
+                "start_date": p["start"],
+                "end_date": p["end"],
+                "source": "crsp",
+            }
+            for p in periods
+        ]
+    )
+    table = master.with_optional_columns(
+        table.append_column("company", pa.nulls(len(table), pa.string()))
+        .append_column("cik", pa.nulls(len(table), pa.string()))
+        .append_column("exchange", pa.nulls(len(table), pa.string()))
+    )
+    master.check(table.select(SECURITY_MASTER.names))
+    got = {(p["permno"], p["symbol"], p["start"], p["end"]) for p in periods}
+    assert got == {
+        (1, "XYZ", D(2001, 1, 2), D(2010, 5, 31)),
+        (2, "XYZ", D(2010, 6, 1), None),
+        (3, "ABC.A", D(2005, 1, 3), None),
+        (4, "ABC.B", D(2005, 1, 3), None),
+    }
+    assert notes["symbol_overlaps_trimmed"] == 1 and notes["not_listed_name_rows"] == 1

@@ -584,14 +584,16 @@ def master_periods(
     periods: list[dict[str, object]] = []
     unlisted = 0
     for permno, rows in by_permno.items():
-        rows.sort(key=lambda r: r["start"])  # type: ignore[arg-type, return-value]
-        final_end = max(r["end"] for r in rows if r["end"] is not None) if rows else None
+        unlisted += sum(1 for r in rows if r["start"] is None)
+        rows = sorted((r for r in rows if r["start"] is not None), key=lambda r: r["start"])  # type: ignore[arg-type, return-value]
+        ends = [r["end"] for r in rows if r["end"] is not None]
+        final_end = max(ends) if len(ends) == len(rows) and ends else None  # type: ignore[type-var]
         gone = delisted.get(permno)
         mine: list[dict[str, object]] = []
         for r in rows:
             symbol = symbols.from_crsp(r["ticker"], r["trading_symbol"], r["share_class"])
             start, end = r["start"], r["end"]
-            if symbol is None or r["exchange"] is None or start is None:
+            if symbol is None or r["exchange"] is None:
                 unlisted += 1
                 continue
             if gone is not None:
@@ -658,16 +660,19 @@ def _unique_symbols(periods: list[dict[str, object]]) -> int:
                 p["symbol"] = symbols.with_class(p["symbol"], p["share_class"])  # type: ignore[arg-type]
     trimmed = 0
     while pairs := _overlaps(periods):
+        touched: set[int] = set()
+        dropped: set[int] = set()
         for a, b in pairs:
-            if a not in periods or b not in periods:
-                continue
+            if id(a) in touched or id(b) in touched:
+                continue  # resolved on the next pass
+            touched.update((id(a), id(b)))
             trimmed += 1
             cut = b["start"] - dt.timedelta(days=1)  # type: ignore[operator]
             if cut >= a["start"]:
                 a["end"] = cut
             else:
-                periods.remove(a)
-            break
+                dropped.add(id(a))
+        periods[:] = [p for p in periods if id(p) not in dropped]
     return trimmed
 
 
