@@ -6,6 +6,9 @@
    concurrency. Target <= 1.5x.
 2. gate: time spent in the quality gate as a share of that ingest. Target < 25%.
 3. parse: import time of each DAG file minus that of an empty DAG file. Target < 0.2 s.
+4. fundamentals (benchmarks/fundamentals_bench.py): normalising a companyfacts document into
+   the long table / json.loads of the same bytes, target <= 3x; peak memory of the bulk
+   backfill over a synthetic companyfacts.zip of 1,000 companies, target < 1 GiB.
 """
 
 from __future__ import annotations
@@ -147,6 +150,12 @@ def bench_parse() -> dict[str, float]:
     return {p.name: _import_seconds(p) - base for p in sorted((ROOT / "dags").glob("*.py"))}
 
 
+def bench_fundamentals() -> dict[str, dict[str, float]]:
+    from fundamentals_bench import bulk_memory, normalise_ratio  # benchmarks/ is on sys.path
+
+    return {"normalise": normalise_ratio(), "bulk": bulk_memory(companies=1000)}
+
+
 def main() -> int:
     os.environ.setdefault("AIRFLOW_HOME", str(ROOT / ".airflow"))
     server = MotoS3().start()
@@ -165,6 +174,17 @@ def main() -> int:
     print(f"quality gate share of ingest: {share:.1%} ({ingest['gate_s']:.2f} s; target < 25%)")
     for name, seconds in parse.items():
         print(f"DAG parse overhead {name}: {seconds:+.3f} s (target < 0.2 s)")
+    fundamentals = bench_fundamentals()
+    norm, bulk = fundamentals["normalise"], fundamentals["bulk"]
+    print(
+        f"normalise companyfacts ({norm['facts']} facts): {norm['normalize_s'] * 1000:.0f} ms; "
+        f"json.loads: {norm['loads_s'] * 1000:.0f} ms; ratio {norm['ratio']:.2f}x (target <= 3x)"
+    )
+    print(
+        f"bulk backfill of {bulk['companies']} companies ({bulk['facts']:,} facts, "
+        f"{bulk['archive_mb']:.0f} MB zip) in {bulk['seconds']:.0f} s: peak memory "
+        f"{bulk['peak_rss'] / 2**20:.0f} MiB (target < 1024 MiB)"
+    )
     return 0
 
 

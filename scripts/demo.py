@@ -77,6 +77,10 @@ def main() -> int:
             failed.append(day)
     print()
     print(runs.summarize(store, "daily-ticks", START, END))
+    print()
+    from demo_fundamentals import demo_fundamentals  # real SEC filings via a local EDGAR
+
+    failed += demo_fundamentals(bag, say)
     if failed:
         print(f"failed runs: {', '.join(map(str, failed))}")
         return 1

@@ -51,7 +51,10 @@ def with_value(table: pa.Table, column: str, row: int, value: object) -> pa.Tabl
         (lambda t: with_value(t, "unit", 0, "EUR / share"), "expect_column_values_to_match_regex"),
         (lambda t: with_value(t, "unit", 0, "pure"), "expect_column_values_to_match_regex(unit)"),
         (lambda t: with_value(t, "accn", 2, "x"), "expect_column_values_to_match_regex(accn)"),
-        (lambda t: pa.concat_tables([t, t.slice(3, 1)]), "expect_compound_columns_to_be_unique"),
+        (
+            lambda t: pa.concat_tables([t, t.slice(3, 1)]),
+            "expect_compound_columns_to_be_unique(cik, concept",
+        ),
     ],
 )
 def test_a_bad_row_fails_the_batch_naming_the_expectation(corrupt, failure):
@@ -70,3 +73,13 @@ def test_a_company_may_mint_its_own_count_unit_but_not_for_a_canonical_concept()
     revenue = with_value(good, "unit", 0, "private_placement")
     outcome = validate_table("fundamentals", revenue, {"as_of": AS_OF, "ciks": [APPLE]})
     assert not outcome.success and "(unit): 1 of 6 rows" in " ".join(outcome.failures)
+
+
+def test_two_companies_of_one_joint_filing_may_report_the_same_fact():
+    """A parent and its subsidiary can file one 10-K (one accession) with the same facts."""
+    apple = sample()
+    twin = apple.set_column(0, "cik", pa.array(["0000000042"] * apple.num_rows))
+    outcome = validate_table(
+        "fundamentals", pa.concat_tables([apple, twin]), {"as_of": AS_OF, "ciks": [APPLE, "42"]}
+    )
+    assert outcome.success, outcome.message()

@@ -51,7 +51,7 @@ MAX_CHUNK_SIZE = 1000
 MAX_CHUNKS = 500
 #: beyond this many days since the last run, the daily index is the wrong tool: backfill
 MAX_INDEX_DAYS = 92
-BULK_BATCH_ROWS = 250_000
+BULK_BATCH_ROWS = 100_000
 PUBLISH_THREADS = 8
 
 

@@ -22,7 +22,6 @@ from equity_lake.lake import keys
 if TYPE_CHECKING:
     from equity_lake.datasets.fundamentals import ChunkResult
     from equity_lake.lake.store import LakeStore
-    from equity_lake.sources.sec import SecClient
 
 
 def add_ingest_parser(ingest_commands: argparse._SubParsersAction) -> None:
@@ -64,19 +63,14 @@ def ingest(store: LakeStore, args: argparse.Namespace) -> dict[str, object]:
         keys.name(args.partition, "partition")
         if not args.bulk and not ciks:
             raise ValueError("--partition ingests exactly --ciks: give them")
+    if args.bulk:
+        result = _bulk(store, day, ciks, run_id, args.archive)
+        if args.partition is not None:
+            return fundamentals.result_dict(result)
+        return fundamentals.record_run(
+            store, day, run_id, [fundamentals.result_dict(result)], planned=["bulk"], ciks=ciks
+        )
     with SecClient() as client:
-        if args.bulk:
-            result = _bulk(store, client, day, ciks, run_id, args.archive)
-            if args.partition is not None:
-                return fundamentals.result_dict(result)
-            return fundamentals.record_run(
-                store,
-                day,
-                run_id,
-                [fundamentals.result_dict(result)],
-                planned=["bulk"],
-                ciks=ciks,
-            )
         if args.partition is not None:
             result = fundamentals.ingest(
                 store, client, day, ciks or [], run_id=run_id, partition=args.partition
@@ -95,19 +89,21 @@ def ingest(store: LakeStore, args: argparse.Namespace) -> dict[str, object]:
 
 def _bulk(
     store: LakeStore,
-    client: SecClient,
     day: dt.date,
     ciks: list[str] | None,
     run_id: str,
     archive: str | None,
 ) -> ChunkResult:
+    """Backfill from a local archive, or from the nightly one (which needs the SEC client)."""
     from equity_lake.datasets import fundamentals
+    from equity_lake.sources.sec import SecClient
 
     if archive:
         if not Path(archive).is_file():
             raise FileNotFoundError(f"--archive {archive}: no such file")
         return fundamentals.backfill(store, archive, day, ciks=ciks, run_id=run_id)
-    path = fundamentals.download_archive(client)
+    with SecClient() as client:
+        path = fundamentals.download_archive(client)
     try:
         return fundamentals.backfill(store, path, day, ciks=ciks, run_id=run_id)
     finally:

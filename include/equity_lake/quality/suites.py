@@ -220,13 +220,14 @@ def fundamentals(*, as_of: dt.date | str, ciks: Sequence[str]) -> gx.Expectation
     currency, a currency per share, shares); other facts in any well-formed XBRL unit.
     """
     from equity_lake.fundamentals import concepts, units
+    from equity_lake.lake import keys
 
     day = _as_date("as_of", as_of)
-    expected = sorted({str(c) for c in ciks})
+    expected = sorted({keys.cik(c) for c in ciks})
     if not expected:
         raise ValueError("ciks must name at least one company")
     schema = schemas.FUNDAMENTALS
-    key = ["concept", "taxonomy", "tag", "unit", "start", "end", "accn"]
+    key = ["cik", "concept", "taxonomy", "tag", "unit", "start", "end", "accn"]
     expectations = [
         *schema_expectations(schema, nullable=("concept", "start", "fy", "fp", "frame")),
         gxe.ExpectColumnValuesToMatchRegex(column="cik", regex=r"^\d{10}$"),
