@@ -144,8 +144,12 @@ def _validate(args: argparse.Namespace) -> object:
     from equity_lake.lake.schemas import DAILY_TICKS, SchemaError, conform
     from equity_lake.quality.gate import validate_table
 
+    if args.dataset == "fundamentals":
+        return fundamentals_commands.validate(args)
     if args.dataset != "daily-ticks":
-        raise ValueError(f"unknown dataset {args.dataset!r}; choose one of: daily-ticks")
+        raise ValueError(
+            f"unknown dataset {args.dataset!r}; choose one of: daily-ticks, fundamentals"
+        )
     try:
         table = pq.read_table(args.file)
     except (OSError, ValueError) as exc:

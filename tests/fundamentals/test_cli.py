@@ -1,6 +1,7 @@
 """`equity-lake ingest fundamentals` and `equity-lake show fundamentals`."""
 
 import csv
+import datetime as dt
 import io
 
 import pytest
@@ -93,3 +94,22 @@ def test_ingest_refuses_to_start_without_a_user_agent(local_env, standin, monkey
     err = capsys.readouterr().err
     assert "SEC EDGAR requires a User-Agent naming you and a contact e-mail" in err
     assert standin.paths() == []
+
+
+def test_validate_runs_the_fundamentals_suite_on_a_file(local_env, tmp_path, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from equity_lake.fundamentals.normalize import known_by
+    from tests.fundamentals.conftest import facts
+
+    good = known_by(facts(APPLE), dt.date(2024, 11, 1))
+    pq.write_table(good, tmp_path / "good.parquet")
+    argv = ["validate", "--dataset", "fundamentals", "--date", "2024-11-01"]
+    assert cli.main([*argv, str(tmp_path / "good.parquet")]) == 0
+    values = good.column("value").to_pylist()
+    values[0] = float("inf")
+    bad = good.set_column(good.schema.get_field_index("value"), "value", pa.array(values))
+    pq.write_table(bad, tmp_path / "bad.parquet")
+    assert cli.main([*argv, str(tmp_path / "bad.parquet")]) == 1
+    assert "value <= 1e+300): 1 of" in capsys.readouterr().err

@@ -110,6 +110,43 @@ def _bulk(
         path.unlink(missing_ok=True)
 
 
+def validate(args: argparse.Namespace) -> dict[str, object]:
+    """``validate --dataset fundamentals FILE [--date D]``: the suite on a file of facts.
+
+    ``--date`` is the day no fact may be filed after (default: today); the companies are
+    the file's own.
+    """
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from equity_lake.cli import CommandFailed
+    from equity_lake.lake.schemas import FUNDAMENTALS, SchemaError, conform
+    from equity_lake.quality.gate import validate_table
+
+    try:
+        table = pq.read_table(args.file)
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read {args.file} as Parquet: {exc}") from None
+    try:
+        table = conform(table, FUNDAMENTALS, args.file)
+    except SchemaError:
+        pass  # the suite names schema problems itself
+    ciks = []
+    if "cik" in table.column_names:
+        for value in pc.unique(table.column("cik")).to_pylist():
+            try:
+                ciks.append(keys.cik(value))
+            except keys.InvalidIdentifier:
+                continue  # the suite reports it
+    as_of = _date(args.date) if args.date else dt.date.today()
+    outcome = validate_table(
+        "fundamentals", table, {"as_of": as_of, "ciks": ciks or ["0000000001"]}
+    )
+    if not outcome.success:
+        raise CommandFailed("\n".join([outcome.message(), *outcome.failures]))
+    return {"file": args.file, "dataset": "fundamentals", "rows": table.num_rows, "success": True}
+
+
 def show(store: LakeStore, args: argparse.Namespace) -> str:
     """CSV of the concept per period as known on --as-of (default today)."""
     from equity_lake.fundamentals import concepts, pointintime, quarterly
