@@ -11,7 +11,7 @@ Without the connection the worker's own ``ALPACA_*`` variables are used as they 
 
 from __future__ import annotations
 
-import os
+from equity_lake_airflow.connections import from_environment, get_connection, masked
 
 CONN_ID = "alpaca_default"
 PASSTHROUGH = (
@@ -35,19 +35,15 @@ def data_url(host: str | None, port: int | None) -> str | None:
 
 def alpaca_environment() -> dict[str, str]:
     """The ``ALPACA_*`` variables for the CLI (call at run time, never at parse time)."""
-    env = {k: os.environ[k] for k in PASSTHROUGH if os.environ.get(k)}
-    conn = _connection()
+    env = from_environment(PASSTHROUGH)
+    conn = get_connection(CONN_ID)
     if conn is None:
         return env
-    from airflow.sdk.log import mask_secret
-
     extra = conn.extra_dejson or {}
     if conn.login:
-        mask_secret(conn.login)
-        env["ALPACA_API_KEY_ID"] = conn.login
+        env["ALPACA_API_KEY_ID"] = masked(conn.login)
     if conn.password:
-        mask_secret(conn.password)
-        env["ALPACA_API_SECRET_KEY"] = conn.password
+        env["ALPACA_API_SECRET_KEY"] = masked(conn.password)
     url = data_url(conn.host, conn.port)
     if url:
         env["ALPACA_DATA_URL"] = url
@@ -56,12 +52,3 @@ def alpaca_environment() -> dict[str, str]:
     if extra.get("rate_limit_per_minute"):
         env["ALPACA_RATE_LIMIT_PER_MINUTE"] = str(extra["rate_limit_per_minute"])
     return env
-
-
-def _connection():
-    from airflow.sdk import BaseHook
-
-    try:
-        return BaseHook.get_connection(CONN_ID)
-    except Exception:  # noqa: BLE001 - absent connection: the environment is the config
-        return None

@@ -12,6 +12,8 @@ import contextlib
 import os
 from collections.abc import Iterator
 
+from equity_lake_airflow.connections import from_environment, get_connection, masked
+
 CONN_ID = "equity_lake_s3"
 PASSTHROUGH = (
     "LAKE_URI",
@@ -26,24 +28,20 @@ PASSTHROUGH = (
 
 def lake_environment() -> dict[str, str]:
     """The variables the CLI reads to find the lake (call at run time, never at parse time)."""
-    env = {k: os.environ[k] for k in PASSTHROUGH if os.environ.get(k)}
+    env = from_environment(PASSTHROUGH)
     env.update(_source_environment())
     env.update(_wrds_environment())
     env.update(_sec_environment())
-    conn = _connection()
+    conn = get_connection(CONN_ID)
     if conn is None:
         return env
-    from airflow.sdk.log import mask_secret
-
     extra = conn.extra_dejson or {}
     if conn.login:
         env["AWS_ACCESS_KEY_ID"] = conn.login
     if conn.password:
-        mask_secret(conn.password)
-        env["AWS_SECRET_ACCESS_KEY"] = conn.password
+        env["AWS_SECRET_ACCESS_KEY"] = masked(conn.password)
     if extra.get("aws_session_token"):
-        mask_secret(extra["aws_session_token"])
-        env["AWS_SESSION_TOKEN"] = extra["aws_session_token"]
+        env["AWS_SESSION_TOKEN"] = masked(extra["aws_session_token"])
     if extra.get("endpoint_url"):
         env["LAKE_S3_ENDPOINT"] = extra["endpoint_url"]
     if extra.get("region_name"):
@@ -87,12 +85,3 @@ def _sec_environment() -> dict[str, str]:
     from equity_lake_airflow.sec_env import sec_environment
 
     return sec_environment()
-
-
-def _connection():
-    from airflow.sdk import BaseHook
-
-    try:
-        return BaseHook.get_connection(CONN_ID)
-    except Exception:  # noqa: BLE001 - absent connection: the environment is the config
-        return None

@@ -11,7 +11,7 @@ the worker's own variables are used as they are.
 
 from __future__ import annotations
 
-import os
+from equity_lake_airflow.connections import from_environment, get_connection, masked
 
 CONN_ID = "wrds_default"
 PASSTHROUGH = (
@@ -29,12 +29,10 @@ EXTRAS = {"sslmode": "WRDS_SSLMODE", "crsp_format": "CRSP_FORMAT", "crsp_library
 
 def wrds_environment() -> dict[str, str]:
     """The ``WRDS_*``/``CRSP_*`` variables for the CLI (call at run time, never at parse time)."""
-    env = {k: os.environ[k] for k in PASSTHROUGH if os.environ.get(k)}
-    conn = _connection()
+    env = from_environment(PASSTHROUGH)
+    conn = get_connection(CONN_ID)
     if conn is None:
         return env
-    from airflow.sdk.log import mask_secret
-
     if conn.host:
         env["WRDS_HOST"] = conn.host
     if conn.port:
@@ -44,19 +42,9 @@ def wrds_environment() -> dict[str, str]:
     if conn.login:
         env["WRDS_USERNAME"] = conn.login
     if conn.password:
-        mask_secret(conn.password)
-        env["WRDS_PASSWORD"] = conn.password
+        env["WRDS_PASSWORD"] = masked(conn.password)
     extra = conn.extra_dejson or {}
     for key, variable in EXTRAS.items():
         if extra.get(key):
             env[variable] = str(extra[key])
     return env
-
-
-def _connection():
-    from airflow.sdk import BaseHook
-
-    try:
-        return BaseHook.get_connection(CONN_ID)
-    except Exception:  # noqa: BLE001 - absent connection: the environment is the config
-        return None
