@@ -14,7 +14,7 @@ the pool ``sec_api``; each one limits itself to ``SEC_MAX_RPS / SEC_RATE_SHARERS
 
 from __future__ import annotations
 
-import os
+from equity_lake_airflow.connections import from_environment, get_connection
 
 CONN_ID = "sec_edgar"
 POOL = "sec_api"
@@ -32,9 +32,9 @@ PASSTHROUGH = (
 
 def sec_environment() -> dict[str, str]:
     """The ``SEC_*`` variables for the CLI (call at run time, never at parse time)."""
-    env = {k: os.environ[k] for k in PASSTHROUGH if os.environ.get(k)}
+    env = from_environment(PASSTHROUGH)
     env.setdefault("SEC_RATE_SHARERS", str(POOL_SLOTS))
-    conn = _connection()
+    conn = get_connection(CONN_ID)
     if conn is None:
         return env
     extra = conn.extra_dejson or {}
@@ -49,12 +49,3 @@ def sec_environment() -> dict[str, str]:
     if extra.get("max_rps"):
         env["SEC_MAX_RPS"] = str(extra["max_rps"])
     return env
-
-
-def _connection():
-    from airflow.sdk import BaseHook
-
-    try:
-        return BaseHook.get_connection(CONN_ID)
-    except Exception:  # noqa: BLE001 - absent connection: the environment is the config
-        return None

@@ -26,7 +26,6 @@ CURRENCIES = frozenset(
 )
 
 
-
 def _alternation(codes: frozenset[str]) -> str:
     """Codes as a regex grouped by first letter (``A(?:ED|FN)|B(?:AM)``): matching stays fast
     on hundreds of thousands of rows, where a flat 170-way alternation is not."""
