@@ -67,11 +67,10 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--expected-rows", type=int, help="active universe size of the file")
     validate.add_argument("file")
 
-    docs = groups.add_parser("docs", help="rebuild the Data Docs site from stored results")
-    docs.add_argument("--dataset", default="daily-ticks")
+    groups.add_parser("docs", help="rebuild the Data Docs site from stored results")
 
     summary = groups.add_parser("summary", help="print the runs between two dates")
-    summary.add_argument("--dataset", default="daily-ticks")
+    summary.add_argument("--dataset", default="daily-ticks", choices=["daily-ticks"])
     summary.add_argument("--start", required=True)
     summary.add_argument("--end", required=True)
     return p
@@ -128,7 +127,7 @@ def run(argv: Sequence[str]) -> object:
     if args.group == "docs":
         from equity_lake.runs import publish_data_docs
 
-        return {"data_docs": publish_data_docs(store, args.dataset)}
+        return {"data_docs": publish_data_docs(store)}
     if args.group == "summary":
         from equity_lake.runs import summarize
 

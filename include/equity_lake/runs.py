@@ -49,14 +49,26 @@ def failed_partitions(store: LakeStore, dataset: str, day: dt.date) -> list[str]
     return failed
 
 
-def publish_data_docs(store: LakeStore, dataset: str, days: int = DOCS_DAYS) -> str:
-    """Rebuild the Data Docs site from the last ``days`` days of results; returns its URI."""
+def publish_data_docs(store: LakeStore, days: int = DOCS_DAYS) -> str:
+    """Rebuild the one Data Docs site from every dataset's last ``days`` days of results.
+
+    One site for all datasets: a run of any DAG rebuilds it whole, so no dataset's pages
+    replace another's. Returns the URI of its index.
+    """
     from equity_lake.quality.docs import build_site
 
-    prefix = keys.quality_results_prefix(dataset)
-    result_keys = store.list(prefix)
-    dates = sorted({k[len(prefix) + 1 :].split("/")[0] for k in result_keys})[-days:]
-    wanted = [k for k in result_keys if k[len(prefix) + 1 :].split("/")[0] in set(dates)]
+    root = "data/quality/results"
+    by_dataset: dict[str, dict[str, list[str]]] = {}
+    for key in store.list(root):
+        parts = key[len(root) + 1 :].split("/")
+        if len(parts) == 3:
+            by_dataset.setdefault(parts[0], {}).setdefault(parts[1], []).append(key)
+    wanted = [
+        key
+        for dated in by_dataset.values()
+        for date in sorted(dated)[-days:]
+        for key in dated[date]
+    ]
     results = [store.read_json(k) for k in wanted]
     with tempfile.TemporaryDirectory() as tmp:
         site = Path(tmp) / "site"

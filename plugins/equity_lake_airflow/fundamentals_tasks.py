@@ -12,6 +12,7 @@ from typing import Any
 from equity_lake_airflow.assets import FUNDAMENTALS
 from equity_lake_airflow.lake_env import applied, lake_environment
 from equity_lake_airflow.sec_env import sec_environment
+from equity_lake_airflow.tasks import mapped_values
 
 
 def filing_day_from_context(context: dict[str, Any]) -> dt.date:
@@ -81,10 +82,13 @@ def record_fundamentals_run(context: dict[str, Any], results: Any) -> dict[str, 
     discovery = ti.xcom_pull(task_ids="plan_chunks", key="discovery") or {}
     day = filing_day_from_context(context)
     ciks = fundamentals.parse_ciks(context["params"].get("ciks") or None)
-    chunks = [r for r in _values(results) if isinstance(r, dict)]
+    chunks = [r for r in mapped_values(results) if isinstance(r, dict)]
+    from equity_lake import runs
+
     with applied(lake_environment()):
+        store = LakeStore()
         summary = fundamentals.record_run(
-            LakeStore(),
+            store,
             day,
             context["run_id"],
             chunks,
@@ -92,6 +96,7 @@ def record_fundamentals_run(context: dict[str, Any], results: Any) -> dict[str, 
             ciks=ciks,
             discovery=discovery,
         )
+        summary["data_docs"] = runs.publish_data_docs(store)
     if summary["failed_partitions"]:
         raise AirflowFailException(
             f"{len(summary['failed_partitions'])} of {len(planned)} chunks failed for {day}: "
@@ -113,14 +118,3 @@ def announce_fundamentals(context: dict[str, Any], summary: dict[str, Any]) -> d
     }
     context["outlet_events"][FUNDAMENTALS].extra = extra
     return extra
-
-
-def _values(results: Any) -> list[Any]:
-    """The XComs of the mapped instances that succeeded (a failed one pushed none)."""
-    if results is None:
-        return []
-    try:
-        count = len(results)
-    except TypeError:
-        return list(results)
-    return [results[i] for i in range(count)]

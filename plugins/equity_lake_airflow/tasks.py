@@ -37,11 +37,11 @@ def record_daily_run(context: dict[str, Any], results: Any) -> dict[str, Any]:
     from nyse_timetable import trading_date_from_context
 
     day = trading_date_from_context(context)
-    chunks = [r for r in _values(results) if isinstance(r, dict)]
+    chunks = [r for r in mapped_values(results) if isinstance(r, dict)]
     with applied(lake_environment()):
         store = LakeStore()
         summary = runs.record_run(store, "daily-ticks", day, context["run_id"], chunks)
-        summary["data_docs"] = runs.publish_data_docs(store, "daily-ticks")
+        summary["data_docs"] = runs.publish_data_docs(store)
     expected = _planned(context)
     if len(chunks) < expected or summary["failed_partitions"]:
         raise AirflowFailException(
@@ -56,8 +56,10 @@ def record_daily_run(context: dict[str, Any], results: Any) -> dict[str, Any]:
     return summary
 
 
-def _values(results: Any) -> list[Any]:
+def mapped_values(results: Any) -> list[Any]:
     """The XComs of the mapped instances that succeeded (a failed one pushed none)."""
+    if results is None:
+        return []
     try:
         count = len(results)
     except TypeError:

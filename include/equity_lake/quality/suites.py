@@ -233,7 +233,9 @@ def fundamentals(*, as_of: dt.date | str, ciks: Sequence[str]) -> gx.Expectation
         gxe.ExpectColumnValuesToMatchRegex(column="cik", regex=r"^\d{10}$"),
         gxe.ExpectColumnValuesToBeInSet(column="cik", value_set=expected),
         gxe.ExpectColumnValuesToMatchRegex(column="accn", regex=ACCESSION_PATTERN),
-        gxe.ExpectColumnPairValuesAToBeGreaterThanB(column_A="filed", column_B="end", or_equal=True),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="filed", column_B="end", or_equal=True
+        ),
         gxe.ExpectColumnPairValuesAToBeGreaterThanB(
             column_A="end", column_B="start", or_equal=True, ignore_row_if="either_value_is_missing"
         ),

@@ -1,0 +1,52 @@
+"""Run records and the one Data Docs site shared by every dataset."""
+
+import datetime as dt
+
+from equity_lake import runs
+from equity_lake.lake import keys
+from equity_lake.lake.store import LakeStore
+from equity_lake.quality import validate_table
+from tests.quality.quality_tables import ROWS, make_daily_ticks, set_cell
+
+
+def _store_result(store, dataset, day, partition, table, run_name):
+    outcome = validate_table(
+        "daily-ticks",
+        table,
+        {"trading_date": day, "expected_rows": ROWS, "min_rows": ROWS},
+        run_name=run_name,
+        batch_label=f"{dataset} {day} {partition}",
+    )
+    store.write_json(keys.quality_result(dataset, day, partition), outcome.result)
+    return outcome
+
+
+def test_the_site_shows_every_datasets_recent_results(local_env):
+    store = LakeStore()
+    old, day = dt.date(2024, 11, 1), dt.date(2024, 12, 23)
+    _store_result(
+        store, "daily-ticks", old, "chunk-0001-of-0001", make_daily_ticks(day=old), "run-old-q7"
+    )
+    _store_result(
+        store, "daily-ticks", day, "chunk-0001-of-0001", make_daily_ticks(day=day), "run-daily-q7"
+    )
+    _store_result(store, "fundamentals", day, "part-a", make_daily_ticks(day=day), "run-fund-q7")
+    index = runs.publish_data_docs(store, days=1)
+    assert index == store.uri(f"{keys.DATA_DOCS_PREFIX}/index.html")
+    html = store.read_bytes(f"{keys.DATA_DOCS_PREFIX}/index.html").decode()
+    assert "run-daily-q7" in html and "run-fund-q7" in html  # both datasets' latest day
+    assert "run-old-q7" not in html  # older than the window
+
+
+def test_failed_partitions_and_the_summary(local_env):
+    store = LakeStore()
+    day = dt.date(2024, 12, 23)
+    _store_result(store, "daily-ticks", day, "chunk-0001-of-0002", make_daily_ticks(day=day), "r")
+    bad = set_cell(make_daily_ticks(day=day), "volume", 3, -1)
+    _store_result(store, "daily-ticks", day, "chunk-0002-of-0002", bad, "r")
+    assert runs.failed_partitions(store, "daily-ticks", day) == ["chunk-0002-of-0002"]
+    chunk = {"securities": ROWS, "rows": ROWS, "files_written": ROWS, "files_unchanged": 0}
+    summary = runs.record_run(store, "daily-ticks", day, "r", [chunk])
+    assert summary["failed_partitions"] == ["chunk-0002-of-0002"]
+    text = runs.summarize(store, "daily-ticks", day, dt.date(2024, 12, 24))
+    assert "chunk-0002-of-0002" in text and "(no run)" in text and "runs: 1" in text
