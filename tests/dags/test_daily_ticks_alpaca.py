@@ -18,6 +18,7 @@ from equity_lake import calendar
 from equity_lake.lake import keys
 from equity_lake.lake.store import LakeStore
 from equity_lake.master import SecurityMaster
+from tests.dags.helpers import environment, load_dag, run_session
 from tests.fakes.alpaca_server import SYNTHETIC, AlpacaServer, master_table
 
 DAY = dt.date(2021, 10, 14)
@@ -42,32 +43,21 @@ def lake(s3_server, airflow_db, alpaca):
         "extra": {"feed": "iex", "rate_limit_per_minute": 6000},
     }
     env = {**s3_server.env(bucket), "AIRFLOW_CONN_ALPACA_DEFAULT": json.dumps(conn)}
-    saved = {k: os.environ.get(k) for k in env}
-    cleared = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("ALPACA_")}
-    os.environ.update(env)
-    store = LakeStore()
-    store.write_table(keys.SECURITY_MASTER, master_table())
-    store.write_table(keys.CALENDAR_MASTER, calendar.calendar_table())
-    yield store
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-    os.environ.update(cleared)
+    unset = {k: None for k in os.environ if k.startswith("ALPACA_")}  # keys only via the conn
+    with environment(**env, **unset):
+        store = LakeStore()
+        store.write_table(keys.SECURITY_MASTER, master_table())
+        store.write_table(keys.CALENDAR_MASTER, calendar.calendar_table())
+        yield store
 
 
 @pytest.fixture(scope="module")
 def dag():
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).dags["daily_ticks"]
+    return load_dag("daily_ticks")
 
 
 def run(dag, day, **conf):
-    from nyse_timetable import DEFAULT_DELAY
-
-    return dag.test(logical_date=calendar.session_close_utc(day) + DEFAULT_DELAY, run_conf=conf)
+    return run_session(dag, day, **conf)
 
 
 def test_an_alpaca_run_publishes_the_servers_bars(lake, dag, alpaca):

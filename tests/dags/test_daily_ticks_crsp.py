@@ -14,13 +14,14 @@ import uuid
 
 import pytest
 
-from equity_lake import calendar, cli
+from equity_lake import cli
 from equity_lake.lake import keys
 from equity_lake.lake.schemas import DAILY_TICKS
 from equity_lake.lake.store import LakeStore
 from equity_lake.master import SecurityMaster
 from equity_lake.sources.crsp import security_id_for
 from tests import crsp_db
+from tests.dags.helpers import load_dag, restored_environ, run_session
 
 WRDS_VARIABLES = ("WRDS_HOST", "WRDS_PORT", "WRDS_DB", "WRDS_USERNAME", "WRDS_PASSWORD")
 
@@ -44,35 +45,26 @@ def lake(s3_server, airflow_db, crsp_pg):
     bucket = f"crsp-{uuid.uuid4().hex[:10]}"
     s3_server.create_bucket(bucket)
     touched = [*s3_server.env(bucket), *crsp_pg.env, "AIRFLOW_CONN_WRDS_DEFAULT", "CRSP_FORMAT"]
-    saved = {k: os.environ.get(k) for k in touched}
-    os.environ.update(s3_server.env(bucket))
-    os.environ.update(crsp_pg.env)  # the master is built by hand, from the shell's variables
-    os.environ["CRSP_FORMAT"] = "ciz"
-    built = cli.run(["master", "build", "--source", "crsp"])
-    assert built["securities"] == 10
-    for name in [*crsp_pg.env, "CRSP_FORMAT"]:
-        os.environ.pop(name)
-    os.environ["AIRFLOW_CONN_WRDS_DEFAULT"] = connection(crsp_pg.env)
-    store = LakeStore()
-    yield store, SecurityMaster(store.read_table(keys.SECURITY_MASTER))
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with restored_environ(touched):
+        os.environ.update(s3_server.env(bucket))
+        os.environ.update(crsp_pg.env)  # the master is built by hand, from the shell's variables
+        os.environ["CRSP_FORMAT"] = "ciz"
+        built = cli.run(["master", "build", "--source", "crsp"])
+        assert built["securities"] == 10
+        for name in [*crsp_pg.env, "CRSP_FORMAT"]:
+            os.environ.pop(name)
+        os.environ["AIRFLOW_CONN_WRDS_DEFAULT"] = connection(crsp_pg.env)
+        store = LakeStore()
+        yield store, SecurityMaster(store.read_table(keys.SECURITY_MASTER))
 
 
 @pytest.fixture(scope="module")
 def dag():
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).dags["daily_ticks"]
+    return load_dag("daily_ticks")
 
 
 def run(dag, day, **conf):
-    from nyse_timetable import DEFAULT_DELAY
-
-    return dag.test(logical_date=calendar.session_close_utc(day) + DEFAULT_DELAY, run_conf=conf)
+    return run_session(dag, day, **conf)
 
 
 def published(store, sm, day):

@@ -1,7 +1,6 @@
 """End-to-end runs of the daily_ticks DAG with dag.test() against a local S3 server."""
 
 import datetime as dt
-import os
 import uuid
 
 import pyarrow as pa
@@ -12,6 +11,7 @@ from equity_lake.lake import keys
 from equity_lake.lake.schemas import DAILY_TICKS
 from equity_lake.lake.store import LakeStore
 from equity_lake.sources import registry
+from tests.dags.helpers import environment, load_dag, run_session
 
 DAY = dt.date(2024, 12, 24)  # a half day: the run comes at 18:30 UTC
 SYMBOL_COUNT = 24
@@ -22,31 +22,21 @@ def lake(s3_server, airflow_db):
     """A bucket holding the sample master, configured as the lake for this module."""
     bucket = f"dag-{uuid.uuid4().hex[:10]}"
     s3_server.create_bucket(bucket)
-    saved = {k: os.environ.get(k) for k in s3_server.env(bucket)}
-    os.environ.update(s3_server.env(bucket))
-    store = LakeStore()
-    built = master.build("sample")
-    store.write_table(keys.SECURITY_MASTER, built.master)
-    store.write_table(keys.CALENDAR_MASTER, calendar.calendar_table())
-    yield store, master.SecurityMaster(built.master)
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with environment(**s3_server.env(bucket)):
+        store = LakeStore()
+        built = master.build("sample")
+        store.write_table(keys.SECURITY_MASTER, built.master)
+        store.write_table(keys.CALENDAR_MASTER, calendar.calendar_table())
+        yield store, master.SecurityMaster(built.master)
 
 
 @pytest.fixture(scope="module")
 def dag():
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).dags["daily_ticks"]
+    return load_dag("daily_ticks")
 
 
 def run(dag, day, **conf):
-    from nyse_timetable import DEFAULT_DELAY
-
-    return dag.test(logical_date=calendar.session_close_utc(day) + DEFAULT_DELAY, run_conf=conf)
+    return run_session(dag, day, **conf)
 
 
 def symbols_of(sm, day, n=SYMBOL_COUNT, offset=0):

@@ -4,7 +4,6 @@ stand-in (real filings) and a local S3 server."""
 import datetime as dt
 import gzip
 import json
-import os
 import shutil
 import uuid
 from contextlib import contextmanager
@@ -14,27 +13,10 @@ import pytest
 from equity_lake.edgar_standin import EdgarStandIn
 from equity_lake.lake import keys
 from equity_lake.lake.store import LakeStore
+from tests.dags.helpers import environment, load_dag
 from tests.fundamentals.conftest import ALPHABET, APPLE, SEC, SNOWFLAKE, USER_AGENT
 
 UTC = dt.UTC
-
-
-@contextmanager
-def environment(**env):
-    saved = {k: os.environ.get(k) for k in env}
-    for k, v in env.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 @pytest.fixture
@@ -55,9 +37,7 @@ def edgar(folder=SEC, **extra):
 
 @pytest.fixture(scope="module")
 def dag():
-    from airflow.dag_processing.dagbag import DagBag
-
-    return DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).dags["edgar_fundamentals"]
+    return load_dag("edgar_fundamentals")
 
 
 DEFAULTS = {"mode": "incremental", "ciks": [], "since": None, "chunk_size": 25}
