@@ -31,6 +31,7 @@ from tests.servers import MotoS3  # noqa: E402
 
 DAY = dt.date(2024, 12, 23)
 CHUNK_SIZE = 500
+ROUNDS = 2
 
 
 def _fresh_bucket(server: MotoS3) -> None:
@@ -68,35 +69,45 @@ def bench_ingest(server: MotoS3) -> dict[str, float]:
         {"trading_date": DAY, "expected_rows": 1, "min_rows": 0},
     )
 
-    _fresh_bucket(server)
-    store = LakeStore()
-    store.write_table(keys.SECURITY_MASTER, built.master)
-    plans = daily_ticks.plan(store, DAY, CHUNK_SIZE)
-    t = time.perf_counter()
-    rows = 0
-    for p in plans:
-        rows += cli.run(p.argv(DAY, "sample", "bench-run"))["rows"]
-    ingest_seconds = time.perf_counter() - t
-
-    _fresh_bucket(server)
-    baseline_store = LakeStore()
     sm = master.SecurityMaster(built.master)
     bars = daily_source("sample").daily_bars(DAY, sm.active_on(DAY)).sort_by("security_id")
     from equity_lake.lake.partition import runs
 
     groups = runs(bars.column("security_id").to_numpy())
-    t = time.perf_counter()
 
-    def write(group):
-        sid, lo, hi = group
-        path = baseline_store.path(keys.daily_ticks_month(sid, DAY))
-        pq.write_table(
-            bars.slice(lo, hi - lo), path, filesystem=baseline_store.fs, **PARQUET_OPTIONS
-        )
+    def ingest() -> tuple[float, int, float]:
+        nonlocal gate_seconds
+        _fresh_bucket(server)
+        store = LakeStore()
+        store.write_table(keys.SECURITY_MASTER, built.master)
+        plans = daily_ticks.plan(store, DAY, CHUNK_SIZE)
+        gate_seconds = 0.0
+        t = time.perf_counter()
+        rows = sum(cli.run(p.argv(DAY, "sample", "bench-run"))["rows"] for p in plans)
+        return time.perf_counter() - t, rows, gate_seconds
 
-    with ThreadPoolExecutor(max_workers=daily_ticks.PUBLISH_THREADS) as pool:
-        list(pool.map(write, groups))
-    baseline_seconds = time.perf_counter() - t
+    def baseline() -> float:
+        _fresh_bucket(server)
+        fs = LakeStore()
+
+        def write(group):
+            sid, lo, hi = group
+            path = fs.path(keys.daily_ticks_month(sid, DAY))
+            pq.write_table(bars.slice(lo, hi - lo), path, filesystem=fs.fs, **PARQUET_OPTIONS)
+
+        t = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=daily_ticks.PUBLISH_THREADS) as pool:
+            list(pool.map(write, groups))
+        return time.perf_counter() - t
+
+    # alternate the two, ROUNDS times each, and keep each one's best: a load spike on this
+    # shared machine then skews neither side of the ratio
+    ingests, baselines = [], []
+    for _ in range(ROUNDS):
+        ingests.append(ingest())
+        baselines.append(baseline())
+    ingest_seconds, rows, gate_seconds = min(ingests)
+    baseline_seconds = min(baselines)
     gate.validate_table = real_validate
     return {
         "rows": rows,
