@@ -8,7 +8,6 @@ runs whichever worker validated it.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import tempfile
 from pathlib import Path
 
@@ -93,7 +92,7 @@ def summarize(store: LakeStore, dataset: str, start: dt.date, end: dt.date) -> s
             lines.append(f"{day.isoformat():<12}{'(no run)':>11}")
             continue
         runs_seen += 1
-        failed = failed_partitions(store, dataset, day)
+        failed = summary["failed_partitions"]  # recorded by the run: no second scan
         lines.append(
             f"{day.isoformat():<12}{summary['securities']:>11}{summary['rows']:>9}"
             f"{summary['files_written']:>9}  {', '.join(failed) or 'none'}"
@@ -101,7 +100,3 @@ def summarize(store: LakeStore, dataset: str, start: dt.date, end: dt.date) -> s
     lines.append(f"runs: {runs_seen}; lake: {store.config.uri}")
     lines.append(f"Data Docs: {store.uri(keys.DATA_DOCS_PREFIX + '/index.html')}")
     return "\n".join(lines)
-
-
-def dumps(obj: object) -> str:
-    return json.dumps(obj, sort_keys=True, default=str)

@@ -187,21 +187,25 @@ def ingest(
         day=day,
         partition=chunk.label,
     )
-    written = publish(store, day, bars)
+    groups = runs(bars.column("security_id").to_numpy())  # bars are sorted by security_id
+    written = publish(store, day, bars, groups)
     store.delete(audited.staged_key)
     return ChunkResult(
         day=day.isoformat(),
         chunk=str(chunk),
         source=source,
-        securities=len(set(bars.column("security_id").to_pylist())),
+        securities=len(groups),
         rows=bars.num_rows,
         files_written=written,
-        files_unchanged=len(_runs(bars)) - written,
+        files_unchanged=len(groups) - written,
     )
 
 
-def publish(store: LakeStore, day: dt.date, bars: pa.Table) -> int:
-    """Merge each security's new rows into its monthly file; returns how many files changed."""
+def publish(
+    store: LakeStore, day: dt.date, bars: pa.Table, groups: list[tuple[int, int, int]]
+) -> int:
+    """Merge each security's rows (``groups``: its slice of ``bars``) into its monthly file;
+    returns how many files changed."""
 
     def one(run: tuple[int, int, int]) -> bool:
         sid, lo, hi = run
@@ -210,11 +214,7 @@ def publish(store: LakeStore, day: dt.date, bars: pa.Table) -> int:
         )
 
     with ThreadPoolExecutor(max_workers=PUBLISH_THREADS) as pool:
-        return sum(pool.map(one, _runs(bars)))
-
-
-def _runs(bars: pa.Table) -> list[tuple[int, int, int]]:
-    return runs(bars.column("security_id").to_numpy())
+        return sum(pool.map(one, groups))
 
 
 def result_dict(result: ChunkResult) -> dict[str, object]:

@@ -11,7 +11,6 @@ import io
 import json
 import os
 import uuid
-from collections.abc import Iterator
 from urllib.parse import urlparse
 
 import pyarrow as pa
@@ -135,16 +134,6 @@ class LakeStore:
         except OSError as exc:
             if not _is_not_found(exc):
                 raise
-
-    def walk_files(self, prefix: str) -> Iterator[tuple[str, int]]:
-        """(key, size) pairs below ``prefix``: for summaries and benchmarks."""
-        selector = pafs.FileSelector(
-            self.path(prefix.rstrip("/")), recursive=True, allow_not_found=True
-        )
-        base = len(self.root) + 1
-        for info in self.fs.get_file_info(selector):
-            if info.type == pafs.FileType.File:
-                yield info.path[base:], info.size
 
 
 def _is_not_found(exc: OSError) -> bool:
