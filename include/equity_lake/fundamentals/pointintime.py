@@ -5,11 +5,13 @@ identified by its ``start`` and ``end`` (``end`` alone for an instant) — never
 (the fiscal year and period of the *filing* that reported it, so a comparative column carries
 the later filing's labels) nor by ``frame`` (which EDGAR keeps on only the last-filed fact).
 
-For each period and unit, the value is the one of the highest-priority candidate tag (see
-``concepts``) that the company reported for it, from the latest filing known on ``D`` that
-reported it: a restatement or an amendment therefore wins from its filing date on, while the
-original value stays the answer for any earlier date. Values in different units (USD, EUR)
-are separate rows, never mixed.
+For each period and unit, the value is the one of the latest filing known on ``D`` that
+reported it under any of the concept's same-line tags (see ``concepts``): a restatement or an
+amendment therefore wins from its filing date on, even when it moved to another same-line tag,
+while the original value stays the answer for any earlier date. Only where no same-line value
+is known for the period does a fallback tag (a related but different line) answer, and the
+row says so (``fallback``). Values in different units (USD, EUR) are separate rows, never
+mixed.
 """
 
 from __future__ import annotations
@@ -37,10 +39,12 @@ RESULT_SCHEMA = pa.schema(
         ("filed", pa.date32()),
         ("fy", pa.int64()),
         ("fp", pa.string()),
+        ("fallback", pa.bool_()),
     ]
 )
 
 _FACT_COLUMNS = [f.name for f in RESULT_SCHEMA if f.name != "concept"]
+_STORED_COLUMNS = [c for c in _FACT_COLUMNS if c != "fallback"]
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,8 @@ class Fact:
     filed: dt.date
     fy: int | None
     fp: str | None
+    #: taken from a fallback tag: a related line, not the concept's own
+    fallback: bool = False
 
 
 def known_on(table: pa.Table, as_of: dt.date) -> pa.Table:
@@ -69,46 +75,55 @@ def known_on(table: pa.Table, as_of: dt.date) -> pa.Table:
 def candidate_rows(
     table: pa.Table, concept: str, as_of: dt.date, unit: str | None = None
 ) -> list[dict]:
-    """The concept's candidate facts known on ``as_of``, each with its tag's ``priority``."""
+    """The concept's candidate facts known on ``as_of``, each with its tag's ``line`` (0 for
+    same-line tags, 1.. for fallbacks), ``order`` (tie-break within a filing) and
+    ``fallback``."""
     spec = concepts.get(concept)
-    priority = {pair: i for i, pair in enumerate(concepts.candidates(concept))}
-    tags = pa.array(sorted({tag for _, tag in priority}))
+    ranks = concepts.ranks(concept)
+    tags = pa.array(sorted({tag for _, tag in ranks}))
     mask = pc.and_(
         pc.is_in(table.column("tag"), value_set=tags),
         pc.less_equal(table.column("filed"), pa.scalar(as_of, pa.date32())),
     )
     if unit is not None:
         mask = pc.and_(mask, pc.equal(table.column("unit"), unit))
-    rows = table.filter(mask).select(_FACT_COLUMNS).to_pylist()
+    rows = table.filter(mask).select(_STORED_COLUMNS).to_pylist()
     out = []
     for row in rows:
-        rank = priority.get((row["taxonomy"], row["tag"]))
+        rank = ranks.get((row["taxonomy"], row["tag"]))
         if rank is None:
             continue
         if spec.is_duration != (row["start"] is not None):
             continue  # a duration tag reported as an instant (or vice versa): not this concept
-        row["priority"] = rank
+        row["line"], row["order"] = rank
+        row["fallback"] = rank[0] > 0
         out.append(row)
     return out
 
 
-def latest_by_tag(rows: list[dict]) -> dict[tuple, dict]:
-    """Per (tag priority, start, end, unit): the fact of the latest filing (then accession)."""
+def _newer(row: dict, held: dict) -> bool:
+    """Later filing first, then later accession; within one filing, the listed tag order."""
+    return (row["filed"], row["accn"], -row["order"]) > (held["filed"], held["accn"], -held["order"])
+
+
+def latest_by_line(rows: list[dict]) -> dict[tuple, dict]:
+    """Per (line, start, end, unit): the fact of the latest filing, whatever its tag."""
     best: dict[tuple, dict] = {}
     for row in rows:
-        key = (row["priority"], row["start"], row["end"], row["unit"])
+        key = (row["line"], row["start"], row["end"], row["unit"])
         held = best.get(key)
-        if held is None or (row["filed"], row["accn"]) > (held["filed"], held["accn"]):
+        if held is None or _newer(row, held):
             best[key] = row
     return best
 
 
-def select_by_priority(by_tag: dict[tuple, dict]) -> list[dict]:
-    """Per (start, end, unit): the fact of the highest-priority tag, ordered by period."""
+def select_line(by_line: dict[tuple, dict]) -> list[dict]:
+    """Per (start, end, unit): the same-line value if one is known, else the first fallback's;
+    ordered by period."""
     chosen: dict[tuple, dict] = {}
-    for (priority, start, end, unit), row in by_tag.items():
+    for (line, start, end, unit), row in by_line.items():
         key = (start, end, unit)
-        if key not in chosen or priority < chosen[key]["priority"]:
+        if key not in chosen or line < chosen[key]["line"]:
             chosen[key] = row
     return sorted(chosen.values(), key=lambda r: (r["end"], r["start"] or dt.date.min, r["unit"]))
 
@@ -120,7 +135,7 @@ def latest_as_of(
 
     One row per (start, end, unit), ordered by period end; ``unit`` keeps one unit only.
     """
-    rows = select_by_priority(latest_by_tag(candidate_rows(table, concept, as_of, unit)))
+    rows = select_line(latest_by_line(candidate_rows(table, concept, as_of, unit)))
     return _result(concept, rows)
 
 
@@ -140,7 +155,7 @@ def value_as_of(
     """
     rows = [
         r
-        for r in select_by_priority(latest_by_tag(candidate_rows(table, concept, as_of, unit)))
+        for r in select_line(latest_by_line(candidate_rows(table, concept, as_of, unit)))
         if r["end"] == end and r["start"] == start
     ]
     if not rows:

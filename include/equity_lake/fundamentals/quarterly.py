@@ -11,10 +11,11 @@ periods known on the date (each from its latest filing):
 3. a year (350-380 days) less the three quarters that precede it gives Q4 when no nine-month
    figure exists.
 
-Differences only ever combine values of one tag and one unit. A derived quarter is known from
-the latest filing among its inputs (``filed``/``accn`` are that filing's), and says how it was
-made (``method``). Where a quarter was filed under one tag and derived under another, the filed
-one wins; otherwise the concept's tag priority decides.
+Differences only ever combine values of one line (the concept's same-line tags, or one
+fallback tag; see ``concepts``) and one unit, each period's value from its latest filing. A
+derived quarter is known from the latest filing among its inputs (``filed``/``accn`` are that
+filing's), and says how it was made (``method``). Where a quarter was filed under one line and
+derived under another, the filed one wins; otherwise the same-line value wins over a fallback.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from equity_lake.fundamentals import concepts
 from equity_lake.fundamentals.pointintime import (
     RESULT_SCHEMA,
     candidate_rows,
-    latest_by_tag,
+    latest_by_line,
 )
 
 QUARTER_DAYS = (80, 105)
@@ -55,17 +56,17 @@ def quarters_as_of(
     spec = concepts.get(concept)
     if not spec.is_duration:
         raise ValueError(f"{concept} is an instant (a balance): it has no quarterly flow")
-    by_tag = latest_by_tag(candidate_rows(table, concept, as_of, unit))
+    by_line = latest_by_line(candidate_rows(table, concept, as_of, unit))
     series: dict[tuple, list[dict]] = defaultdict(list)
-    for (priority, _start, _end, row_unit), row in by_tag.items():
-        series[(priority, row_unit)].append(row)
+    for (line, _start, _end, row_unit), row in by_line.items():
+        series[(line, row_unit)].append(row)
     chosen: dict[tuple, dict] = {}
     for rows in series.values():
         found = derive(rows) if spec.additive else _filed_quarters(rows)
         for q in found:
             key = (q["start"], q["end"], q["unit"])
             held = chosen.get(key)
-            if held is None or (q["derived"], q["priority"]) < (held["derived"], held["priority"]):
+            if held is None or (q["derived"], q["line"]) < (held["derived"], held["line"]):
                 chosen[key] = q
     ordered = sorted(chosen.values(), key=lambda r: (r["end"], r["start"], r["unit"]))
     columns = {f.name: [r.get(f.name) for r in ordered] for f in QUARTERLY_SCHEMA}
@@ -126,7 +127,6 @@ def _derived(total: dict, parts: list[dict], start: dt.date, method: str) -> dic
         "end": total["end"],
         "value": total["value"] - sum(p["value"] for p in parts),
         "unit": total["unit"],
-        "priority": total["priority"],
         "derived": True,
         "method": method,
     }
