@@ -101,6 +101,8 @@ def run(argv: Sequence[str]) -> object:
         return fundamentals_commands.ingest(store, args)
     if args.group == "show" and args.command == "fundamentals":
         return fundamentals_commands.show(store, args)
+    if args.group == "show" and args.command == "coverage":
+        return fundamentals_commands.show_coverage(store, args)
     if args.group == "ingest" and args.command == "corporate-actions":
         from equity_lake.datasets import corporate_actions, daily_ticks
 

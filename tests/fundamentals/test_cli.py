@@ -32,6 +32,7 @@ def test_show_prints_every_period_as_known_on_the_date(apple_in_lake):
         "accn",
         "filed",
         "tag",
+        "fallback",
     ]
     assert rows[-1] == {
         "concept": "revenue",
@@ -43,6 +44,7 @@ def test_show_prints_every_period_as_known_on_the_date(apple_in_lake):
         "accn": "0000320193-24-000123",
         "filed": "2024-11-01",
         "tag": "RevenueFromContractWithCustomerExcludingAssessedTax",
+        "fallback": "false",
     }
     assert all(r["filed"] <= "2024-11-01" for r in rows)
     day_before = cli.run(
@@ -113,3 +115,19 @@ def test_validate_runs_the_fundamentals_suite_on_a_file(local_env, tmp_path, cap
     pq.write_table(bad, tmp_path / "bad.parquet")
     assert cli.main([*argv, str(tmp_path / "bad.parquet")]) == 1
     assert "value <= 1e+300): 1 of" in capsys.readouterr().err
+
+
+def test_show_coverage_lists_every_concept_with_the_tags_behind_it(apple_in_lake):
+    text = cli.run(["show", "coverage", "--cik", APPLE, "--as-of", "2025-12-31"])
+    rows = {r["concept"]: r for r in csv.DictReader(io.StringIO(text))}
+    from equity_lake.fundamentals import concepts
+
+    assert set(rows) == {c.name for c in concepts.CONCEPTS}
+    revenue = rows["revenue"]
+    assert revenue["status"] == "covered" and int(revenue["periods"]) > 100
+    assert set(revenue["tags_used"].split()) >= {
+        "us-gaap:SalesRevenueNet",
+        "us-gaap:RevenueFromContractWithCustomerExcludingAssessedTax",
+    }
+    assert rows["inventory"]["status"] == "covered"
+    assert [r["concept"] for r in rows.values() if r["status"] == "gap"] == []

@@ -1,13 +1,15 @@
 """What was known on a date, checked against values read from the filings themselves."""
 
 import datetime as dt
+import json
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
 from equity_lake.fundamentals import pointintime as pit
 from equity_lake.fundamentals.normalize import normalize
-from tests.fundamentals.conftest import ALPHABET, APPLE, SNOWFLAKE, facts
+from tests.fundamentals.conftest import ALPHABET, APPLE, SNOWFLAKE, facts, raw
 
 D = dt.date
 
@@ -179,3 +181,90 @@ def test_a_foreign_currency_filer_is_kept_apart_by_unit():
 def test_an_unknown_concept_lists_the_known_ones():
     with pytest.raises(ValueError, match="unknown concept 'sales'; known concepts: capex"):
         pit.latest_as_of(facts(APPLE), "sales", D(2024, 1, 1))
+
+
+def edited(cik: str, additions: dict[str, list[dict]]) -> pa.Table:
+    """The company's real document with facts added under us-gaap tags (a later filing)."""
+    doc = json.loads(raw(cik))
+    gaap = doc["facts"]["us-gaap"]
+    for tag, points in additions.items():
+        gaap.setdefault(tag, {"label": tag, "units": {}})["units"].setdefault("USD", []).extend(
+            points
+        )
+    return normalize(doc)
+
+
+def point(start, end, val, accn, filed, form="10-K"):
+    return {"start": start, "end": end, "val": val, "accn": accn, "fy": 2026, "fp": "FY",
+            "form": form, "filed": filed}  # fmt: skip
+
+
+def test_a_restatement_under_another_same_line_tag_wins_from_its_filing_date():
+    # Apple's FY2024 operating cash flow, first filed as NetCashProvidedByUsedInOperating-
+    # Activities; a later 10-K restates it under the ContinuingOperations tag
+    fy2024 = {"start": D(2023, 10, 1), "end": D(2024, 9, 28)}
+    restated = point("2023-10-01", "2024-09-28", 117_000_000_000, "0000320193-26-000900",
+                     "2026-11-02")  # fmt: skip
+    table = edited(
+        APPLE, {"NetCashProvidedByUsedInOperatingActivitiesContinuingOperations": [restated]}
+    )
+    original = pit.value_as_of(table, "operating_cash_flow", as_of=D(2026, 11, 1), **fy2024)
+    assert (original.value, original.tag, original.filed) == (
+        118_254_000_000,
+        "NetCashProvidedByUsedInOperatingActivities",
+        D(2025, 10, 31),  # the FY2025 10-K's comparative column: same value, same tag
+    )
+    after = pit.value_as_of(table, "operating_cash_flow", as_of=D(2026, 11, 2), **fy2024)
+    assert (after.value, after.tag, after.accn, after.fallback) == (
+        117_000_000_000,
+        "NetCashProvidedByUsedInOperatingActivitiesContinuingOperations",
+        "0000320193-26-000900",
+        False,
+    )
+    # the original stays queryable as of its own dates, in the whole-series answer too
+    series = pit.latest_as_of(table, "operating_cash_flow", D(2025, 1, 1)).to_pylist()
+    assert [r["value"] for r in series if r["end"] == fy2024["end"]] == [118_254_000_000]
+
+
+def test_a_fallback_line_answers_only_until_a_same_line_value_is_known_and_says_so():
+    # a period whose cash was first known only including restricted cash (a related line)
+    end = "2026-06-27"
+    table = edited(
+        APPLE,
+        {
+            "CashCashEquivalentsRestrictedCashAndRestrictedCashEquivalents": [
+                point(None, end, 30_000_000_000, "0000320193-26-000700", "2026-07-31", "10-Q")
+            ],
+            "CashAndCashEquivalentsAtCarryingValue": [
+                point(None, end, 28_000_000_000, "0000320193-26-000800", "2026-08-01", "10-Q/A")
+            ],
+        },
+    )
+    first = pit.value_as_of(table, "cash", end=D(2026, 6, 27), as_of=D(2026, 7, 31))
+    assert (first.value, first.fallback) == (30_000_000_000, True)
+    later = pit.value_as_of(table, "cash", end=D(2026, 6, 27), as_of=D(2026, 8, 1))
+    assert (later.value, later.fallback, later.tag) == (
+        28_000_000_000,
+        False,
+        "CashAndCashEquivalentsAtCarryingValue",
+    )
+    # a fallback never outranks a same-line value, even when filed later
+    late_fallback = edited(
+        APPLE,
+        {
+            "CashCashEquivalentsRestrictedCashAndRestrictedCashEquivalents": [
+                point(None, "2024-09-28", 1.0, "0000320193-26-000701", "2026-09-01")
+            ]
+        },
+    )
+    cash = pit.value_as_of(late_fallback, "cash", end=D(2024, 9, 28), as_of=D(2026, 12, 1))
+    assert (cash.value, cash.fallback) == (29_943_000_000, False)
+
+
+def test_depreciation_alone_is_its_own_concept_never_a_stand_in_for_d_and_a():
+    # Alphabet reports depreciation of property and equipment, no total D&A line
+    table = facts(ALPHABET)
+    assert pit.latest_as_of(table, "depreciation_amortization", D(2026, 12, 31)).num_rows == 0
+    depreciation = pit.latest_as_of(table, "depreciation", D(2026, 12, 31))
+    assert depreciation.num_rows > 0
+    assert set(depreciation.column("tag").to_pylist()) == {"Depreciation"}

@@ -14,12 +14,15 @@ import csv
 import datetime as dt
 import io
 import uuid
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from equity_lake.lake import keys
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from equity_lake.datasets.fundamentals import ChunkResult
     from equity_lake.lake.store import LakeStore
 
@@ -47,6 +50,11 @@ def add_show_parser(groups: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--quarterly", action="store_true", help="discrete quarters, derived where not filed"
     )
+    p = commands.add_parser(
+        "coverage", help="per canonical concept: plausible tags, values returned, gaps (CSV)"
+    )
+    p.add_argument("--cik", required=True)
+    p.add_argument("--as-of", help="YYYY-MM-DD (default: today)")
 
 
 def ingest(store: LakeStore, args: argparse.Namespace) -> dict[str, object]:
@@ -151,26 +159,62 @@ def show(store: LakeStore, args: argparse.Namespace) -> str:
     """CSV of the concept per period as known on --as-of (default today)."""
     from equity_lake.fundamentals import concepts, pointintime, quarterly
 
-    cik = keys.cik(args.cik)
     concept = concepts.get(args.concept).name
     as_of = _date(args.as_of) if args.as_of else dt.date.today()
-    table = store.read_table(keys.fundamentals(cik))
-    if table is None:
-        raise LookupError(
-            f"no fundamentals stored for CIK {cik} in {store.config.uri}; "
-            f"run: equity-lake ingest fundamentals --ciks {cik}"
-        )
+    table = _stored_facts(store, args.cik)
     if args.quarterly:
         result = quarterly.quarters_as_of(table, concept, as_of, unit=args.unit)
         extra = ["derived", "method"]
     else:
         result = pointintime.latest_as_of(table, concept, as_of, unit=args.unit)
         extra = []
-    columns = ["concept", "start", "end", "value", "unit", "form", "accn", "filed", "tag", *extra]
+    columns = ["concept", "start", "end", "value", "unit", "form", "accn", "filed", "tag"]
+    return _csv([*columns, "fallback", *extra], result.to_pylist())
+
+
+def show_coverage(store: LakeStore, args: argparse.Namespace) -> str:
+    """CSV, one row per canonical concept: covered / gap / absent, and the tags behind it."""
+    from equity_lake.fundamentals import coverage
+
+    as_of = _date(args.as_of) if args.as_of else dt.date.today()
+    report = coverage.report(_stored_facts(store, args.cik), as_of)
+    columns = [
+        "concept",
+        "status",
+        "periods",
+        "fallback_periods",
+        "tags_used",
+        "plausible_tags",
+        "unmapped_tags",
+    ]
+    rows = [
+        {
+            **asdict(c),
+            **{
+                k: " ".join(getattr(c, k)) for k in ("tags_used", "plausible_tags", "unmapped_tags")
+            },
+        }
+        for c in report
+    ]
+    return _csv(columns, rows)
+
+
+def _stored_facts(store: LakeStore, cik_text: str) -> pa.Table:
+    cik = keys.cik(cik_text)
+    table = store.read_table(keys.fundamentals(cik))
+    if table is None:
+        raise LookupError(
+            f"no fundamentals stored for CIK {cik} in {store.config.uri}; "
+            f"run: equity-lake ingest fundamentals --ciks {cik}"
+        )
+    return table
+
+
+def _csv(columns: list[str], rows: list[dict]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
-    for row in result.select(columns).to_pylist():
+    for row in rows:
         writer.writerow([_cell(row[c]) for c in columns])
     return out.getvalue().rstrip("\n")
 

@@ -25,8 +25,8 @@ coverage report (``coverage.py``, ``equity-lake show coverage``) flags a company
 has a plausible tag but for which no value is returned: that is a candidate list to extend.
 
 Review rules: a concept's candidates share its period type and unit kind; ``long_term_debt``
-is the non-current portion (``current_portion_long_term_debt`` is its own concept, so the
-total ``LongTermDebt`` is deliberately absent); per-share values and share counts are not
+is the non-current portion (``current_portion_long_term_debt`` and the total,
+``long_term_debt_total``, are concepts of their own); per-share values and share counts are not
 additive, so no quarter is derived for them.
 """
 
@@ -128,9 +128,9 @@ CONCEPTS: tuple[Concept, ...] = (
             G + "SalesRevenueGoodsNet": "goods only: the total of a goods-only seller",
             G + "SalesRevenueServicesNet": "services only: the total of a services-only seller",
         },
-        plausible=r"Revenues?|SalesRevenue(Goods|Services)?Net|RevenuesNetOfInterestExpense"
-        r"|RevenueFromContractWithCustomer(Ex|In)cludingAssessedTax"
-        r"|RevenueFromContractsWithCustomers",
+        # not RevenueNotFromContractWithCustomer (a component) nor *Gross (before returns)
+        plausible=r"Revenues?|SalesRevenue\w*Net|RevenuesNetOfInterestExpense"
+        r"|RevenueFromContractWithCustomer\w*AssessedTax|RevenueFromContractsWithCustomers",
     ),
     _c(
         "cost_of_revenue",
@@ -146,8 +146,9 @@ CONCEPTS: tuple[Concept, ...] = (
             G + "CostOfServices": "services only: the total of a services-only seller",
             G + "CostOfGoodsSoldExcludingDepreciationDepletionAndAmortization": "excludes D&A",
         },
+        # not CostOfGoodsAndServicesSoldDepreciation: the depreciation inside cost of sales
         plausible=r"CostOfRevenue|CostOfGoods(AndServices)?Sold|CostOfServices|CostOfSales"
-        r"|CostOfGoodsSoldExcludingDepreciationDepletionAndAmortization",
+        r"|CostOf(Goods|Services)\w*ExcludingDepreciation\w*",
     ),
     _c(
         "gross_profit",
@@ -277,6 +278,7 @@ CONCEPTS: tuple[Concept, ...] = (
             G + "InterestExpenseOperating": "a bank's interest expense, an operating cost",
             I + "FinanceCosts": "IFRS finance costs: includes lease and other finance charges",
         },
+        # not the InterestExpense{Deposits,LongTermDebt,...} breakdown of a bank's total
         plausible=r"InterestExpense(Nonoperating|Debt|Operating)?|FinanceCosts",
     ),
     _c(
@@ -291,7 +293,7 @@ CONCEPTS: tuple[Concept, ...] = (
             I + "DepreciationAndAmortisationExpense": "IFRS D&A expense",
             I + "AdjustmentsForDepreciationAndAmortisationExpense": "IFRS cash-flow D&A",
         },
-        plausible=r"Depreciation(Depletion)?AndAmortization|OtherDepreciationAndAmortization"
+        plausible=r"(Other)?Depreciation(Depletion)?AndAmortization"
         r"|DepreciationAmortizationAndAccretionNet|(AdjustmentsFor)?DepreciationAndAmortisation"
         r"Expense",
     ),
@@ -437,6 +439,19 @@ CONCEPTS: tuple[Concept, ...] = (
         r"|ConvertibleDebtNoncurrent|LongtermBorrowings",
     ),
     _c(
+        "long_term_debt_total",
+        "Long-term debt, current and non-current",
+        "instant",
+        {
+            G + "LongTermDebt": "the total with current maturities (Apple, Alphabet, Walmart)",
+            G + "LongTermDebtAndCapitalLeaseObligationsIncludingCurrentMaturities": (
+                "the same total where finance leases are included in it (JPMorgan)"
+            ),
+        },
+        plausible=r"LongTermDebt|LongTermDebtAndCapitalLeaseObligationsIncludingCurrent"
+        r"Maturities|LongTermDebtAndFinanceLeaseObligations\w*IncludingCurrent\w*",
+    ),
+    _c(
         "equity",
         "Shareholders' equity",
         "instant",
@@ -468,8 +483,9 @@ CONCEPTS: tuple[Concept, ...] = (
         {
             I + "CashFlowsFromUsedInOperations": "IFRS: before interest and tax paid",
         },
+        # not the DiscontinuedOperations part, which is a component of the total
         plausible=r"NetCashProvidedByUsedInOperatingActivities(ContinuingOperations)?"
-        r"|CashFlowsFromUsedIn(OperatingActivities|Operations)",
+        r"|CashFlowsFromUsedIn(OperatingActivities|Operations)\w*(?<!Discontinued\w{10})",
     ),
     _c(
         "capex",

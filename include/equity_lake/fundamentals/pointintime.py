@@ -103,7 +103,11 @@ def candidate_rows(
 
 def _newer(row: dict, held: dict) -> bool:
     """Later filing first, then later accession; within one filing, the listed tag order."""
-    return (row["filed"], row["accn"], -row["order"]) > (held["filed"], held["accn"], -held["order"])
+    return (row["filed"], row["accn"], -row["order"]) > (
+        held["filed"],
+        held["accn"],
+        -held["order"],
+    )
 
 
 def latest_by_line(rows: list[dict]) -> dict[tuple, dict]:
