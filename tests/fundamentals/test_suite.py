@@ -43,7 +43,6 @@ def with_value(table: pa.Table, column: str, row: int, value: object) -> pa.Tabl
     [
         (lambda t: with_value(t, "cik", 0, "320193"), "expect_column_values_to_match_regex(cik)"),
         (lambda t: with_value(t, "cik", 0, "0000789019"), "expect_column_values_to_be_in_set(cik"),
-        (lambda t: with_value(t, "filed", 0, dt.date(2000, 1, 1)), "(filed >= end)"),
         (lambda t: with_value(t, "start", 0, dt.date(2030, 1, 1)), "(end >= start)"),
         (lambda t: with_value(t, "filed", 4, dt.date(2027, 1, 1)), "(filed <= 2026-12-31)"),
         (lambda t: with_value(t, "value", 1, float("nan")), "expect_column_values_to_not_be_null"),
@@ -63,6 +62,32 @@ def test_a_bad_row_fails_the_batch_naming_the_expectation(corrupt, failure):
     outcome = validate_table("fundamentals", corrupt(good), {"as_of": AS_OF, "ciks": [APPLE]})
     assert not outcome.success
     assert any(failure in line for line in outcome.failures), outcome.failures
+
+
+@pytest.mark.parametrize(
+    "unusual, warning",
+    [
+        # a subsequent-event fact: its period ends after the 10-K was filed
+        (lambda t: with_value(t, "filed", 0, dt.date(2000, 1, 1)), "(filed >= end): 1 of 9 rows"),
+        # a reversal: negative revenue
+        (lambda t: with_value(t, "value", 0, -5.0), "(value >= 0 where concept == 'revenue')"),
+        # a cumulative-since-inception period, longer than any fiscal year
+        (lambda t: with_value(t, "start", 0, dt.date(2010, 1, 1)), "(start where end - start >"),
+    ],
+)
+def test_unusual_but_real_facts_are_kept_and_counted_as_warnings(unusual, warning):
+    outcome = validate_table("fundamentals", unusual(sample()), {"as_of": AS_OF, "ciks": [APPLE]})
+    assert outcome.success, outcome.message()
+    assert outcome.failures == []
+    assert [w for w in outcome.warnings if warning in w] != [], outcome.warnings
+    assert outcome.result["success"] is True
+    assert outcome.result["meta"]["equity_lake"]["warnings"] == list(outcome.warnings)
+    assert "warning(s)" in outcome.message()
+
+
+def test_the_real_filings_raise_no_warning_where_nothing_is_unusual():
+    outcome = validate_table("fundamentals", sample(), {"as_of": AS_OF, "ciks": [APPLE]})
+    assert outcome.success and outcome.warnings == ()
 
 
 def test_a_company_may_mint_its_own_count_unit_but_not_for_a_canonical_concept():

@@ -54,11 +54,18 @@ class GateResult:
     failures: list[str]
     sample_rows: list[dict]
     result: dict
+    #: failed expectations of severity "warning": counted and shown, never a rejection
+    warnings: tuple[str, ...] = ()
 
     def message(self) -> str:
         """One line for a task failure: what failed, how often, and a few offending rows."""
         evaluated = self.result.get("statistics", {}).get("evaluated_expectations", 0)
         if self.success:
+            if self.warnings:
+                return (
+                    f"{self.dataset} partition passed its critical expectations with "
+                    f"{len(self.warnings)} warning(s): {'; '.join(self.warnings)}"
+                )
             return f"{self.dataset} partition passed all {evaluated} expectations"
         count = len(self.failures)
         noun = "expectation" if count == 1 else "expectations"
@@ -102,17 +109,28 @@ def validate_table(
     _annotate(validation, spec, params, table, run_name, batch_label, run_time, elapsed)
     result = validation.to_json_dict()
     order = _suite_order(suite)
-    failed = sorted(
+    unsuccessful = sorted(
         (r for r in result["results"] if not r["success"]),
         key=lambda r: order.get(_config_key(r["expectation_config"]), len(order)),
     )
+    failed = [r for r in unsuccessful if not is_warning(r)]
+    warned = [describe_failure(r) for r in unsuccessful if is_warning(r)]
+    # only critical expectations decide; warnings stay in the result and Data Docs
+    result["success"] = not failed
+    result["meta"]["equity_lake"]["warnings"] = warned
     return GateResult(
         dataset=dataset,
-        success=bool(result["success"]),
+        success=not failed,
         failures=[describe_failure(r) for r in failed],
         sample_rows=_sample_rows(table, failed),
         result=result,
+        warnings=tuple(warned),
     )
+
+
+def is_warning(expectation_result: dict) -> bool:
+    """A failed expectation of severity "warning" (unusual but real data) rejects nothing."""
+    return expectation_result["expectation_config"].get("severity") == "warning"
 
 
 def warm_up(*, background: bool = False) -> threading.Thread | None:
@@ -138,6 +156,11 @@ def describe_failure(expectation_result: dict) -> str:
     etype = config["type"]
     kwargs = config.get("kwargs", {})
     subject = _subject(etype, kwargs)
+    condition = kwargs.get("row_condition")
+    if isinstance(condition, dict):  # GX keeps a string condition as a pass-through filter
+        condition = condition.get("pass_through_filter")
+    if isinstance(condition, str) and len(condition) <= 60:  # long ones (unit kinds) say nothing
+        subject = f"{subject} where {condition}"
     head = f"{etype}({subject})" if subject else etype
     errors = _exception_messages(expectation_result.get("exception_info"))
     if errors:

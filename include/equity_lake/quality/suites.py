@@ -211,13 +211,36 @@ FUNDAMENTALS_SUITE = "fundamentals"
 ACCESSION_PATTERN = r"^\d{10}-\d{2}-\d{6}$"
 
 
+#: longest period of a fact that is still a fiscal year (52/53-week years, transition periods)
+LONGEST_PERIOD_DAYS = 380
+WARNING = "warning"
+_WARNING_NOTE = "warning: unusual but real; kept, counted and shown, never a rejection"
+
+
+def warning(expectation: gxe.Expectation) -> gxe.Expectation:
+    """Mark an expectation as a warning: the gate counts and shows it, and still publishes."""
+    expectation.severity = WARNING
+    expectation.notes = _WARNING_NOTE
+    return expectation
+
+
 @register(FUNDAMENTALS, suite_name=FUNDAMENTALS_SUITE, label_params=("as_of",))
 def fundamentals(*, as_of: dt.date | str, ciks: Sequence[str]) -> gx.ExpectationSuite:
-    """Suite for a batch of companies' EDGAR facts (one row per fact per filing).
+    """Suite for one company's EDGAR facts (one row per fact per filing).
 
     as_of is the run's day: no fact may have been filed after it; ciks are the companies the
-    batch was fetched for. A canonical concept's facts must be in its kind of unit (a
-    currency, a currency per share, shares); other facts in any well-formed XBRL unit.
+    partition was fetched for (one, as the gate's unit is a company). A canonical concept's
+    facts must be in its kind of unit (a currency, a currency per share, shares); other facts
+    in any well-formed XBRL unit.
+
+    Rule of thumb for the next expectation: what makes a fact *impossible* (a bad CIK or
+    accession, a value that is not finite, a duplicate fact, a canonical concept in the wrong
+    kind of unit, a filing after the run's day, a period that ends before it starts) is
+    critical and rejects the company. What is *unusual but real* in EDGAR is a `warning()`:
+    kept, counted and shown in the validation result and Data Docs, never a rejection. Real
+    filers do report facts whose period ends after the filing date (subsequent events, a
+    quarter still running when the 10-K was filed), negative revenue (reversals, banks' net
+    revenue) and periods longer than a fiscal year (cumulative since inception).
     """
     from equity_lake.fundamentals import concepts, units
     from equity_lake.lake import keys
@@ -233,9 +256,6 @@ def fundamentals(*, as_of: dt.date | str, ciks: Sequence[str]) -> gx.Expectation
         gxe.ExpectColumnValuesToMatchRegex(column="cik", regex=r"^\d{10}$"),
         gxe.ExpectColumnValuesToBeInSet(column="cik", value_set=expected),
         gxe.ExpectColumnValuesToMatchRegex(column="accn", regex=ACCESSION_PATTERN),
-        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A="filed", column_B="end", or_equal=True
-        ),
         gxe.ExpectColumnPairValuesAToBeGreaterThanB(
             column_A="end", column_B="start", or_equal=True, ignore_row_if="either_value_is_missing"
         ),
@@ -255,4 +275,27 @@ def fundamentals(*, as_of: dt.date | str, ciks: Sequence[str]) -> gx.Expectation
                 condition_parser="pandas",
             )
         )
+    longest_seconds = LONGEST_PERIOD_DAYS * 86_400  # date differences are durations in seconds
+    expectations += [
+        warning(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="filed", column_B="end", or_equal=True
+            )
+        ),
+        warning(
+            gxe.ExpectColumnValuesToBeBetween(
+                column="value",
+                min_value=0,
+                row_condition="concept == 'revenue'",
+                condition_parser="pandas",
+            )
+        ),
+        warning(
+            gxe.ExpectColumnValuesToBeNull(
+                column="start",
+                row_condition=f"end - start > {longest_seconds}",
+                condition_parser="pandas",
+            )
+        ),
+    ]
     return gx.ExpectationSuite(name=FUNDAMENTALS_SUITE, expectations=expectations)
