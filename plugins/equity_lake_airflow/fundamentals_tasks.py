@@ -98,9 +98,12 @@ def record_fundamentals_run(context: dict[str, Any], results: Any) -> dict[str, 
         )
         summary["data_docs"] = runs.publish_data_docs(store)
     if summary["failed_partitions"]:
+        rejected = summary["rejected"]
+        named = "; ".join(f"CIK {cik} rejected: {why}" for cik, why in sorted(rejected.items()))
         raise AirflowFailException(
             f"{len(summary['failed_partitions'])} of {len(planned)} chunks failed for {day}: "
             f"{', '.join(summary['failed_partitions'])}; the watermark stays where it was"
+            + (f"; {len(rejected)} companies rejected by the gate: {named}" if rejected else "")
         )
     return summary
 

@@ -134,23 +134,26 @@ def test_a_chunk_failing_its_suite_fails_the_run_and_keeps_the_watermark(lake, d
     (folder / "companyfacts").mkdir()
     shutil.copy(SEC / "companyfacts" / f"CIK{APPLE}.json", folder / "companyfacts")
     doc = json.loads((SEC / "companyfacts" / "CIK0001640147_SNOW_pretty.json").read_bytes())
-    doc["facts"]["us-gaap"]["Assets"]["units"]["USD"][0]["filed"] = "2001-01-01"
+    doc["facts"]["us-gaap"]["Assets"]["units"]["USD"][0]["accn"] = "0001640147-2-1"  # malformed
     (folder / "companyfacts" / f"CIK{SNOWFLAKE}.json.gz").write_bytes(
         gzip.compress(json.dumps(doc).encode())
     )
     with edgar(folder):
-        result = run(dag, dt.date(2025, 6, 2), ciks=[APPLE, SNOWFLAKE], chunk_size=1)
+        result = run(dag, dt.date(2025, 6, 2), ciks=[APPLE, SNOWFLAKE], chunk_size=2)
     assert state_of(result) == "failed"
     states = task_states(result)
-    assert states[("ingest_chunk", f"2/2: {SNOWFLAKE}..{SNOWFLAKE} (1)")] == "failed"
+    assert states[("ingest_chunk", f"1/1: {APPLE}..{SNOWFLAKE} (2)")] == "failed"
     assert states[("record_run", None)] == "failed"
     assert states[("announce", None)] == "upstream_failed"
-    # Apple's chunk passed and was published; Snowflake's is in quarantine; no watermark
+    # one chunk: Apple passed and was published; Snowflake alone is in quarantine; no watermark
     assert set(fundamentals_objects(lake)) == {keys.fundamentals(APPLE)}
-    assert any(k.endswith(".validation.json") for k in lake.list("data/quarantine"))
+    quarantined = [k for k in lake.list("data/quarantine") if k.endswith(".validation.json")]
+    assert len(quarantined) == 1 and SNOWFLAKE in quarantined[0]
     assert lake.read_json(keys.FUNDAMENTALS_STATE) is None
     summary = lake.read_json(keys.run_summary("fundamentals", dt.date(2025, 6, 2)))
-    assert summary["failed_partitions"] == ["chunk-0002-of-0002"]
+    assert summary["failed_partitions"] == ["chunk-0001-of-0001"]
+    assert list(summary["rejected"]) == [SNOWFLAKE] and "(accn)" in summary["rejected"][SNOWFLAKE]
+    assert (summary["companies"], summary["files_written"]) == (1, 1)
 
 
 @pytest.mark.parametrize(

@@ -122,15 +122,17 @@ def test_a_run_that_fails_midway_leaves_every_stored_file_and_the_watermark_as_t
     assert not lake.list("data/_staging")
 
 
-def test_a_chunk_failing_its_suite_is_quarantined_and_publishes_nothing(
+def test_a_company_failing_its_suite_is_quarantined_alone_and_the_others_publish(
     lake, tmp_path, monkeypatch
 ):
     folder = tmp_path / "sec"
     shutil.copytree(SEC / "errors", folder / "errors")
+    (folder / "companyfacts").mkdir()
+    shutil.copy(SEC / "companyfacts" / f"CIK{APPLE}.json", folder / "companyfacts")
     doc = json.loads(raw(SNOWFLAKE))
     revenue = doc["facts"]["us-gaap"]["RevenueFromContractWithCustomerExcludingAssessedTax"]
-    revenue["units"]["USD"][0]["filed"] = "2001-01-01"  # filed before its period ended
-    (folder / "companyfacts").mkdir()
+    revenue["units"]["USD"][0]["accn"] = "not-an-accession"  # impossible: rejects Snowflake
+    revenue["units"]["USD"][1]["filed"] = "2001-01-01"  # unusual but real: only a warning
     (folder / "companyfacts" / f"CIK{SNOWFLAKE}.json.gz").write_bytes(
         gzip.compress(json.dumps(doc).encode())
     )
@@ -138,14 +140,40 @@ def test_a_chunk_failing_its_suite_is_quarantined_and_publishes_nothing(
         for name, value in server.env().items():
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("SEC_USER_AGENT", "equity-lake tests tests@example.com")
-        with SecClient() as sec, pytest.raises(wap.QualityGateFailed, match="filed >= end"):
+        with SecClient() as sec, pytest.raises(fundamentals.CompaniesRejected) as failed:
             fundamentals.ingest(
-                lake, sec, D(2025, 6, 1), [SNOWFLAKE], run_id="q-1", partition="chunk-0001-of-0001"
+                lake,
+                sec,
+                D(2025, 6, 1),
+                [APPLE, SNOWFLAKE],
+                run_id="q-1",
+                partition="chunk-0001-of-0001",
             )
-    assert stored(lake) == {}
+    assert isinstance(failed.value, wap.QualityGateFailed)  # exit as a gate failure
+    message = str(failed.value)
+    assert message.startswith("1 of 2 companies failed the fundamentals gate")
+    assert f"CIK {SNOWFLAKE}: " in message and "(accn)" in message and APPLE not in message
+    assert list(stored(lake)) == [keys.fundamentals(APPLE)]
     quarantined = lake.list("data/quarantine/q-1")
-    assert any(k.endswith("chunk-0001-of-0001.parquet") for k in quarantined)
-    assert any(k.endswith(".validation.json") for k in quarantined)
+    assert sorted(k.rsplit("/", 1)[-1] for k in quarantined) == [
+        f"chunk-0001-of-0001-cik{SNOWFLAKE}.parquet",
+        f"chunk-0001-of-0001-cik{SNOWFLAKE}.parquet.validation.json",
+    ]
+    # each company has its own validation result; Snowflake's names both kinds of finding
+    results = lake.list(keys.quality_results_prefix("fundamentals"))
+    assert sorted(r.rsplit("/", 1)[-1] for r in results) == [
+        f"chunk-0001-of-0001-cik{APPLE}.json",
+        f"chunk-0001-of-0001-cik{SNOWFLAKE}.json",
+    ]
+    snowflake = lake.read_json(next(r for r in results if SNOWFLAKE in r))
+    assert snowflake["success"] is False
+    assert any("(filed >= end)" in w for w in snowflake["meta"]["equity_lake"]["warnings"])
+    partial = lake.read_json(keys.chunk_result("fundamentals", D(2025, 6, 1), "chunk-0001-of-0001"))
+    assert (partial["companies"], list(partial["rejected"]), partial["run_id"]) == (
+        1,
+        [SNOWFLAKE],
+        "q-1",
+    )
 
 
 def test_plan_splits_the_due_companies_into_labelled_chunks(lake, client):

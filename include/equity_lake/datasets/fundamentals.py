@@ -8,12 +8,16 @@ A daily run for filing day ``D``:
    lake is always due);
 2. split them into chunks; for each chunk *fetch* every company's companyfacts (a 404 marks
    the company missing, it does not fail the run), keep the facts filed on or before ``D``,
-   *audit* the chunk with the ``fundamentals`` suite and *publish* by merging into each
-   company's file (stored facts are never dropped; an unchanged file is not rewritten);
-3. *record* the run and advance the watermark, only if every chunk succeeded.
+   then for each company on its own *audit* its facts with the ``fundamentals`` suite and
+   *publish* by merging into its file (stored facts are never dropped; an unchanged file is
+   not rewritten). The gate's unit is one company: a company that fails is quarantined alone
+   with its validation result, the others publish, and the chunk then fails naming exactly
+   the companies rejected and why;
+3. *record* the run (with the rejected companies) and advance the watermark, only if every
+   chunk succeeded, so a rejected company stays due.
 
 The backfill reads the nightly ``companyfacts.zip`` entry by entry through the same
-normalisation, gate and merge, a bounded number of facts at a time.
+normalisation, per-company gate and merge, one company at a time.
 
 The watermark (``keys.FUNDAMENTALS_STATE``) remembers the last day a whole-market run covered
 (``all``) and, per CIK, the last day a run limited to a list covered that company.
@@ -27,7 +31,6 @@ import math
 import os
 import tempfile
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -51,8 +54,6 @@ MAX_CHUNK_SIZE = 1000
 MAX_CHUNKS = 500
 #: beyond this many days since the last run, the daily index is the wrong tool: backfill
 MAX_INDEX_DAYS = 92
-BULK_BATCH_ROWS = 100_000
-PUBLISH_THREADS = 8
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,25 @@ class ChunkResult:
     files_written: int = 0
     files_unchanged: int = 0
     missing: list[str] = field(default_factory=list)
+    #: facts kept but flagged by a warning expectation (unusual but real), per company
+    warnings: dict[str, list[str]] = field(default_factory=dict)
+    #: companies that failed the gate (quarantined): CIK -> the failed expectations
+    rejected: dict[str, str] = field(default_factory=dict)
+
+
+class CompaniesRejected(wap.QualityGateFailed):
+    """Some companies failed the gate and were quarantined; the others were published."""
+
+    def __init__(self, result: ChunkResult, problems: list[str] | None = None) -> None:
+        self.result = result
+        published = result.companies
+        rejected = len(result.rejected)
+        reasons = [f"CIK {cik}: {why}" for cik, why in sorted(result.rejected.items())]
+        text = (
+            f"{rejected} of {rejected + published} companies failed the fundamentals gate and "
+            f"were quarantined ({published} published): "
+        )
+        super().__init__(text + " | ".join([*reasons, *(problems or [])]))
 
 
 def parse_ciks(text: str | Iterable[str] | None) -> list[str] | None:
@@ -256,12 +276,14 @@ def ingest(
 ) -> ChunkResult:
     """Fetch, normalise, audit and publish one chunk of companies for filing day ``day``.
 
-    Nothing is published unless every company was fetched (or is missing) and the whole
-    chunk passed its suite: a failure midway leaves every stored file as it was.
+    Nothing is published unless every company was fetched (or is missing): a source failure
+    midway leaves every stored file as it was. Then each company is gated and published on
+    its own; if any was rejected, the chunk fails afterwards naming them
+    (``CompaniesRejected``).
     """
     result = ChunkResult(day=day.isoformat(), partition=partition)
     tables: dict[str, pa.Table] = {}
-    for cik in ciks:
+    for cik in ciks:  # every company first: a source failure midway publishes nothing
         try:
             doc = client.companyfacts(cik)
         except NotFound:
@@ -271,55 +293,67 @@ def ingest(
         table = known_by(normalize(doc, cik=cik), day)
         if table.num_rows:
             tables[cik] = table
-    _audit_and_publish(store, tables, day, partition, run_id, result)
+    for cik in list(tables):
+        audit_and_publish(store, cik, tables.pop(cik), day, partition, run_id, result)
+    if result.rejected:
+        _keep_partial(store, result, run_id)
+        raise CompaniesRejected(result)
     return result
 
 
-def _audit_and_publish(
+def _keep_partial(store: LakeStore, result: ChunkResult, run_id: str) -> None:
+    """The failing chunk's own account, for ``record_run`` (a failed task has no XCom)."""
+    key = keys.chunk_result(DATASET, dt.date.fromisoformat(result.day), result.partition)
+    store.write_json(key, {**result_dict(result), "run_id": run_id})
+
+
+def company_partition(partition: str, cik: str) -> str:
+    """One company's partition of a chunk: its validation result and quarantine name."""
+    return f"{partition}-cik{keys.cik(cik)}"
+
+
+def audit_and_publish(
     store: LakeStore,
-    tables: dict[str, pa.Table],
+    cik: str,
+    table: pa.Table,
     day: dt.date,
     partition: str,
     run_id: str,
     result: ChunkResult,
 ) -> None:
-    if not tables:
+    """Gate one company's facts on their own; publish them, or record why they were rejected."""
+    part = company_partition(partition, cik)
+    try:
+        audited = wap.audit(
+            store,
+            dataset=DATASET,
+            batch_key=keys.fundamentals_batch(day, part),
+            table=table,
+            params={"as_of": day, "ciks": [cik]},
+            run_id=run_id,
+            day=day,
+            partition=part,
+        )
+    except wap.QualityGateFailed as exc:
+        log.error("CIK %s rejected by the fundamentals gate: %s", cik, exc)
+        result.rejected[cik] = str(exc)
         return
-    batch = pa.concat_tables(tables.values())
-    audited = wap.audit(
-        store,
-        dataset=DATASET,
-        batch_key=keys.fundamentals_batch(day, partition),
-        table=batch,
-        params={"as_of": day, "ciks": sorted(tables)},
-        run_id=run_id,
-        day=day,
-        partition=partition,
-    )
-    written = publish(store, tables)
+    written = wap.publish_merge(store, keys.fundamentals(cik), table, KEY_COLUMNS)
     store.delete(audited.staged_key)
-    result.companies += len(tables)
-    result.facts += batch.num_rows
-    result.files_written += written
-    result.files_unchanged += len(tables) - written
-
-
-def publish(store: LakeStore, tables: dict[str, pa.Table]) -> int:
-    """Merge each company's facts into its file; how many files changed."""
-
-    def one(item: tuple[str, pa.Table]) -> bool:
-        cik, table = item
-        return wap.publish_merge(store, keys.fundamentals(cik), table, KEY_COLUMNS)
-
-    with ThreadPoolExecutor(max_workers=PUBLISH_THREADS) as pool:
-        return sum(pool.map(one, tables.items()))
+    if audited.warnings:
+        log.warning("CIK %s published with warnings: %s", cik, "; ".join(audited.warnings))
+        result.warnings[cik] = list(audited.warnings)
+    result.companies += 1
+    result.facts += table.num_rows
+    result.files_written += int(written)
+    result.files_unchanged += int(not written)
 
 
 # --- bulk backfill ------------------------------------------------------------------------
 
 
 class BackfillIncomplete(RuntimeError):
-    """Some companies of the archive could not be published; the others were."""
+    """Some documents of the archive could not be read; every other company was published."""
 
 
 def backfill(
@@ -329,31 +363,15 @@ def backfill(
     *,
     ciks: list[str] | None = None,
     run_id: str,
-    batch_rows: int = BULK_BATCH_ROWS,
 ) -> ChunkResult:
     """Publish every company of a companyfacts archive (or only ``ciks``), as of ``day``.
 
-    At most ``batch_rows`` facts (plus one company) are held at a time. A company whose
-    document cannot be read, or a batch that fails its suite, is reported at the end; the
-    other batches are still published.
+    One company is held at a time, gated and published on its own. A document that cannot be
+    read and a company that fails the gate are reported at the end (the latter as
+    ``CompaniesRejected``, a quality-gate failure); every other company is still published.
     """
     result = ChunkResult(day=day.isoformat(), partition="bulk")
-    pending: dict[str, pa.Table] = {}
-    held = 0
-    batches = 0
     problems: list[str] = []
-
-    def flush() -> None:
-        nonlocal held, batches, pending
-        if not pending:
-            return
-        batches += 1
-        try:
-            _audit_and_publish(store, pending, day, f"bulk-{batches:04d}", run_id, result)
-        except wap.QualityGateFailed as exc:
-            problems.append(f"batch bulk-{batches:04d} ({len(pending)} companies): {exc}")
-        pending, held = {}, 0
-
     seen: set[str] = set()
     for cik, raw in bulk.iter_companyfacts(archive, ciks):
         seen.add(cik)
@@ -364,16 +382,15 @@ def backfill(
             continue
         del raw
         if table.num_rows:
-            pending[cik] = table
-            held += table.num_rows
-        if held >= batch_rows:
-            flush()
-    flush()
+            audit_and_publish(store, cik, table, day, "bulk", run_id, result)
     result.missing = sorted(set(ciks or ()) - seen)
+    if result.rejected:
+        _keep_partial(store, result, run_id)
+        raise CompaniesRejected(result, problems)
     if problems:
         raise BackfillIncomplete(
-            f"{len(problems)} problem(s) in {archive} (other companies were published): "
-            + "; ".join(problems[:5])
+            f"{len(problems)} document(s) of {archive} could not be read (every other company "
+            "was published): " + "; ".join(problems[:5])
         )
     return result
 
@@ -408,6 +425,12 @@ def record_run(
     """Write the run's counts; advance the watermark when every planned chunk succeeded."""
     done = {str(r.get("partition")) for r in results}
     failed = [p for p in planned if p not in done]
+    # a chunk that failed in part says what it did publish, and which companies it rejected
+    partial = [store.read_json(keys.chunk_result(DATASET, day, p)) for p in failed]
+    results = [
+        *results,
+        *(r for r in partial if isinstance(r, dict) and r.get("run_id") == run_id),
+    ]
     summary: dict[str, object] = {
         "dataset": DATASET,
         "day": day.isoformat(),
@@ -419,6 +442,8 @@ def record_run(
         "files_unchanged": sum(int(r.get("files_unchanged", 0)) for r in results),
         "missing": sorted({c for r in results for c in r.get("missing") or []}),
         "failed_partitions": failed,
+        "rejected": {c: why for r in results for c, why in (r.get("rejected") or {}).items()},
+        "warnings": {c: w for r in results for c, w in (r.get("warnings") or {}).items()},
         "discovery": discovery or {},
     }
     if discovery:

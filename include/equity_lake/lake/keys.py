@@ -168,6 +168,12 @@ def run_summary(dataset: object, day: dt.date) -> str:
     return f"data/quality/runs/{name(dataset, 'dataset')}/{_date(day).isoformat()}.json"
 
 
+def chunk_result(dataset: object, day: dt.date, partition: object) -> str:
+    """What a chunk that failed in part (some companies rejected) published, for the record."""
+    d = _date(day).isoformat()
+    return f"data/quality/runs/{name(dataset, 'dataset')}/{d}/{name(partition, 'partition')}.json"
+
+
 DATA_DOCS_PREFIX = "data/quality/docs"
 
 

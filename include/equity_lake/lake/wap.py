@@ -29,6 +29,8 @@ class Audited:
 
     staged_key: str
     result: dict
+    #: failed expectations of severity "warning": published all the same, and counted
+    warnings: tuple[str, ...] = ()
 
 
 def audit(
@@ -66,7 +68,7 @@ def audit(
             },
         )
         raise QualityGateFailed(f"{outcome.message()} (quarantined at {store.uri(quarantined)})")
-    return Audited(staged_key=staged, result=outcome.result)
+    return Audited(staged_key=staged, result=outcome.result, warnings=outcome.warnings)
 
 
 def merge_rows(existing: pa.Table | None, new: pa.Table, key_columns: Sequence[str]) -> pa.Table:
