@@ -3,6 +3,7 @@
 import csv
 import datetime as dt
 import io
+import json
 
 import pytest
 
@@ -109,6 +110,14 @@ def test_validate_runs_the_fundamentals_suite_on_a_file(local_env, tmp_path, cap
     pq.write_table(good, tmp_path / "good.parquet")
     argv = ["validate", "--dataset", "fundamentals", "--date", "2024-11-01"]
     assert cli.main([*argv, str(tmp_path / "good.parquet")]) == 0
+    assert json.loads(capsys.readouterr().out.splitlines()[-1])["warnings"] == []
+    ends = good.column("end").to_pylist()
+    ends[0] = dt.date(2030, 1, 1)  # a period ending after its filing: kept, with a warning
+    unusual = good.set_column(good.schema.get_field_index("end"), "end", pa.array(ends))
+    pq.write_table(unusual, tmp_path / "unusual.parquet")
+    assert cli.main([*argv, str(tmp_path / "unusual.parquet")]) == 0
+    [warning] = json.loads(capsys.readouterr().out.splitlines()[-1])["warnings"]
+    assert "(filed >= end): 1 of" in warning
     values = good.column("value").to_pylist()
     values[0] = float("inf")
     bad = good.set_column(good.schema.get_field_index("value"), "value", pa.array(values))

@@ -152,7 +152,13 @@ def validate(args: argparse.Namespace) -> dict[str, object]:
     )
     if not outcome.success:
         raise CommandFailed("\n".join([outcome.message(), *outcome.failures]))
-    return {"file": args.file, "dataset": "fundamentals", "rows": table.num_rows, "success": True}
+    return {
+        "file": args.file,
+        "dataset": "fundamentals",
+        "rows": table.num_rows,
+        "success": True,
+        "warnings": list(outcome.warnings),
+    }
 
 
 def show(store: LakeStore, args: argparse.Namespace) -> str:
