@@ -94,3 +94,23 @@ def test_gate_still_works_after_building_docs(
     build_site(stored_results, tmp_path / "site")
 
     assert validate_table("daily-ticks", good_table, params).success
+
+
+def test_a_company_published_with_warnings_shows_them_on_its_page(tmp_path: Path) -> None:
+    from tests.fundamentals.conftest import APPLE
+    from tests.fundamentals.test_suite import sample, with_value
+
+    unusual = with_value(sample(), "filed", 0, dt.date(2000, 1, 1))  # ends after its filing
+    outcome = validate_table(
+        "fundamentals",
+        unusual,
+        {"as_of": dt.date(2026, 12, 31), "ciks": [APPLE]},
+        run_name="bulk-run",
+        batch_label=f"fundamentals 2026-12-31 bulk-cik{APPLE}",
+    )
+    assert outcome.success and len(outcome.warnings) == 1
+    build_site([json.loads(json.dumps(outcome.result))], tmp_path)
+    [page] = _pages(tmp_path)
+    html = page.read_text()
+    assert "warnings" in html
+    assert "1: expect_column_pair_values_a_to_be_greater_than_b(filed &gt;= end): 1 of 9" in html

@@ -118,6 +118,8 @@ def validate_table(
     # only critical expectations decide; warnings stay in the result and Data Docs
     result["success"] = not failed
     result["meta"]["equity_lake"]["warnings"] = warned
+    if warned:  # Data Docs render batch_kwargs in each validation page's header
+        result["meta"]["batch_kwargs"]["warnings"] = f"{len(warned)}: " + "; ".join(warned)
     return GateResult(
         dataset=dataset,
         success=not failed,
