@@ -26,7 +26,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from equity_lake import calendar
-from equity_lake.lake import keys, wap
+from equity_lake.lake import keys
+from equity_lake.lake.merge import merge_rows
 from equity_lake.lake.schemas import CORPORATE_ACTIONS, DAILY_TICKS, conform
 from equity_lake.lake.store import LakeStore
 
@@ -143,7 +144,7 @@ def read_daily_bars(store: LakeStore, security_id: int, months: list[dt.date]) -
     table = pa.concat_tables(monthly) if monthly else None
     if history is not None:
         history = conform(history, DAILY_TICKS, "daily ticks history")
-        table = history if table is None else wap.merge_rows(history, table, ["timestamp"])
+        table = history if table is None else merge_rows(history, table, ["timestamp"])
     return table
 
 

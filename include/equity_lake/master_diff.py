@@ -30,7 +30,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from equity_lake import calendar, symbols
-from equity_lake.lake import keys, wap
+from equity_lake.lake import keys
+from equity_lake.lake.merge import merge_rows
 from equity_lake.lake.schemas import CORPORATE_ACTIONS, SECURITY_MASTER, conform
 from equity_lake.lake.store import LakeStore
 
@@ -402,5 +403,5 @@ def merged_actions(store: LakeStore, events: pa.Table) -> pa.Table:
         existing = store.read_table(keys.corporate_actions(sid))
         if existing is not None:
             existing = conform(existing, CORPORATE_ACTIONS, f"corporate actions of {sid}")
-        parts.append(wap.merge_rows(existing, new, ("ex_date", "action")))
+        parts.append(merge_rows(existing, new, ("ex_date", "action")))
     return pa.concat_tables(parts)

@@ -48,8 +48,8 @@ def run_cli(argv: list[str]) -> Any:
     from airflow.sdk.exceptions import AirflowFailException
 
     from equity_lake import cli
+    from equity_lake.engine.wap import QualityGateFailed
     from equity_lake.lake.keys import InvalidIdentifier
-    from equity_lake.lake.wap import QualityGateFailed
     from equity_lake_airflow.lake_env import applied, lake_environment
 
     with applied(lake_environment()):

@@ -9,10 +9,10 @@ import pytest
 
 from equity_lake import cli, master
 from equity_lake.datasets import daily_ticks
+from equity_lake.engine.wap import QualityGateFailed
 from equity_lake.lake import keys
 from equity_lake.lake.schemas import DAILY_TICKS
 from equity_lake.lake.store import LakeStore
-from equity_lake.lake.wap import QualityGateFailed
 from equity_lake.sources import registry
 
 DAY = dt.date(2024, 12, 23)

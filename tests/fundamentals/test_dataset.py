@@ -10,8 +10,9 @@ import pytest
 
 from equity_lake.datasets import fundamentals
 from equity_lake.edgar_standin import EdgarStandIn
+from equity_lake.engine import wap
 from equity_lake.fundamentals.normalize import known_by
-from equity_lake.lake import keys, wap
+from equity_lake.lake import keys
 from equity_lake.lake.store import LakeStore
 from equity_lake.sources.http import SourceError
 from equity_lake.sources.sec import SecClient

@@ -12,10 +12,10 @@ import pytest
 
 from equity_lake import calendar, cli
 from equity_lake.datasets import corporate_actions, daily_ticks
+from equity_lake.engine.wap import QualityGateFailed
 from equity_lake.lake import keys
 from equity_lake.lake.schemas import CORPORATE_ACTIONS, DAILY_TICKS
 from equity_lake.lake.store import LakeStore
-from equity_lake.lake.wap import QualityGateFailed
 from equity_lake.master import SecurityMaster
 from equity_lake.sources import registry
 from equity_lake.sources.alpaca import (

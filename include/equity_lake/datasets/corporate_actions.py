@@ -16,7 +16,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from equity_lake import calendar
-from equity_lake.lake import keys, wap
+from equity_lake.engine import wap
+from equity_lake.lake import keys
 from equity_lake.lake.schemas import CORPORATE_ACTIONS
 from equity_lake.lake.store import LakeStore
 from equity_lake.master import SecurityMaster

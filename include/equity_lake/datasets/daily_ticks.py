@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pyarrow as pa
 
-from equity_lake.lake import keys, wap
+from equity_lake.engine import wap
+from equity_lake.lake import keys
 from equity_lake.lake.partition import runs
 from equity_lake.lake.schemas import DAILY_TICKS, conform
 from equity_lake.lake.store import LakeStore

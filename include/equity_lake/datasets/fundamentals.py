@@ -36,9 +36,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from equity_lake.engine import wap
 from equity_lake.fundamentals import bulk
 from equity_lake.fundamentals.normalize import CompanyFactsError, known_by, normalize
-from equity_lake.lake import keys, wap
+from equity_lake.lake import keys
 from equity_lake.lake.store import LakeStore
 from equity_lake.sources.http import NotFound
 from equity_lake.sources.sec import SecClient, filings_from_submissions, fundamental_filings

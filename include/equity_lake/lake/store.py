@@ -93,12 +93,17 @@ class LakeStore:
         pq.write_table(table, sink, **PARQUET_OPTIONS)
         self.write_bytes(key, sink.getvalue())
 
-    def write_table_if_changed(self, key: str, table: pa.Table) -> bool:
+    def write_table_if_changed(
+        self, key: str, table: pa.Table, existing: pa.Table | None | bool = True
+    ) -> bool:
         """Replace ``key`` unless it already holds exactly ``table``; True when written.
 
-        Re-running a job then leaves the lake byte-for-byte unchanged.
+        The one "unchanged, so not rewritten" rule: re-running a job leaves the lake
+        byte-for-byte unchanged. ``existing`` is what the caller already read (None: nothing
+        is stored), or True to read it here.
         """
-        existing = self.read_table(key)
+        if existing is True:
+            existing = self.read_table(key)
         if existing is not None and existing.schema.equals(table.schema) and existing.equals(table):
             return False
         self.write_table(key, table)

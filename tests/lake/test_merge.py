@@ -1,8 +1,10 @@
+"""Merging rows into a stored object: equal keys replaced, nothing else dropped."""
+
 import datetime as dt
 
 import pyarrow as pa
 
-from equity_lake.lake import wap
+from equity_lake.lake.merge import merge_rows
 
 
 def bars(days, close):
@@ -19,37 +21,26 @@ D1, D2, D3 = dt.date(2024, 12, 23), dt.date(2024, 12, 24), dt.date(2024, 12, 26)
 
 def test_merge_keeps_other_rows_and_replaces_equal_keys():
     existing = bars([D1, D2], 1.0)
-    merged = wap.merge_rows(existing, bars([D2, D3], 2.0), ["timestamp"])
+    merged = merge_rows(existing, bars([D2, D3], 2.0), ["timestamp"])
     assert merged.column("timestamp").to_pylist() == [D1, D2, D3]
     assert merged.column("close").to_pylist() == [1.0, 2.0, 2.0]
 
 
 def test_merge_is_idempotent():
-    once = wap.merge_rows(None, bars([D1], 1.0), ["timestamp"])
-    twice = wap.merge_rows(once, bars([D1], 1.0), ["timestamp"])
+    once = merge_rows(None, bars([D1], 1.0), ["timestamp"])
+    twice = merge_rows(once, bars([D1], 1.0), ["timestamp"])
     assert once.equals(twice)
 
 
 def test_merge_with_compound_keys():
     existing = pa.table({"k": [1, 1], "d": [D1, D2], "v": [1.0, 1.0]})
     new = pa.table({"k": [1, 2], "d": [D2, D2], "v": [5.0, 6.0]})
-    merged = wap.merge_rows(existing, new, ["k", "d"])
+    merged = merge_rows(existing, new, ["k", "d"])
     assert merged.to_pylist() == [
         {"k": 1, "d": D1, "v": 1.0},
         {"k": 1, "d": D2, "v": 5.0},
         {"k": 2, "d": D2, "v": 6.0},
     ]
-
-
-def test_publish_merge_skips_unchanged_objects(local_env):
-    from equity_lake.lake.store import LakeStore
-
-    store = LakeStore()
-    key = "data/raw/ticks/daily/1/2024/12/ticks.parquet"
-    assert wap.publish_merge(store, key, bars([D1], 1.0), ["timestamp"]) is True
-    assert wap.publish_merge(store, key, bars([D1], 1.0), ["timestamp"]) is False
-    assert wap.publish_merge(store, key, bars([D2], 1.0), ["timestamp"]) is True
-    assert store.read_table(key).num_rows == 2
 
 
 def test_merge_with_a_null_in_a_key_column_matches_nulls():
@@ -70,7 +61,7 @@ def test_merge_with_a_null_in_a_key_column_matches_nulls():
             "value": [10.0, 20.0],
         }
     )
-    merged = wap.merge_rows(existing, new, ["tag", "start", "end"])
+    merged = merge_rows(existing, new, ["tag", "start", "end"])
     assert sorted(merged.to_pylist(), key=str) == sorted(
         [
             {"tag": "Assets", "start": None, "end": D2, "value": 10.0},
@@ -79,4 +70,4 @@ def test_merge_with_a_null_in_a_key_column_matches_nulls():
         ],
         key=str,
     )
-    assert wap.merge_rows(merged, new, ["tag", "start", "end"]).equals(merged)
+    assert merge_rows(merged, new, ["tag", "start", "end"]).equals(merged)

@@ -1,0 +1,1 @@
+"""The dataset engine: write-audit-publish, the dataset registry and the one runner."""
