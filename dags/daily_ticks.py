@@ -12,15 +12,15 @@ Params (UI trigger): `source`, `symbols` (a subset; empty = whole universe), `ch
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Param, dag
 
+from equity_lake_airflow import pools
 from equity_lake_airflow.assets import DAILY_TICKS
 from equity_lake_airflow.defaults import DEFAULT_ARGS, START_DATE
+from equity_lake_airflow.engine_tasks import plan_task, record_task
 from equity_lake_airflow.runtime import ingest_task
 from nyse_timetable import NYSESessionTimetable
 
-#: bounds concurrent ingest tasks calling a market-data API (alpaca: 200 requests/min free)
-MARKET_DATA_POOL = "market_data_api"
 SYMBOL_PATTERN = r"^[A-Za-z][A-Za-z0-9]{0,9}([.\-/][A-Za-z0-9]{1,4})?$"
 
 
@@ -39,7 +39,7 @@ SYMBOL_PATTERN = r"^[A-Za-z][A-Za-z0-9]{0,9}([.\-/][A-Za-z0-9]{1,4})?$"
             [],
             type="array",
             items={"type": "string", "pattern": SYMBOL_PATTERN},
-            description="only these tickers (empty: the whole universe active that day)",
+            description="only these tickers, e.g. BRK.B or BRK-B (empty: the whole universe)",
         ),
         "chunk_size": Param(
             500,
@@ -52,22 +52,10 @@ SYMBOL_PATTERN = r"^[A-Za-z][A-Za-z0-9]{0,9}([.\-/][A-Za-z0-9]{1,4})?$"
     doc_md=__doc__,
 )
 def daily_ticks():
-    @task
-    def plan_chunks(**context) -> list[dict]:
-        from equity_lake_airflow.tasks import plan_daily_chunks
-
-        return plan_daily_chunks(context)
-
-    @task(trigger_rule="all_done", outlets=[DAILY_TICKS])
-    def record_run(results, **context) -> dict:
-        from equity_lake_airflow.tasks import record_daily_run
-
-        return record_daily_run(context, results)
-
-    chunks = plan_chunks()
+    plan = plan_task("daily-ticks")()
     # one pool for every source's calls (a pool cannot follow a run param); see README
-    ingested = ingest_task("ingest_chunk", pool=MARKET_DATA_POOL).expand(chunk=chunks)
-    record_run(ingested)
+    ingested = ingest_task("ingest_chunk", pool=pools.MARKET_DATA).expand(chunk=plan["partitions"])
+    record_task("daily-ticks", outlets=[DAILY_TICKS])(plan["partitions"], plan["notes"], ingested)
 
 
 daily_ticks()

@@ -18,13 +18,13 @@ Params (UI trigger): `mode` (incremental, or bulk: backfill from the nightly com
 
 from __future__ import annotations
 
-from airflow.sdk import Param, dag, task
+from airflow.sdk import Param, dag
 
+from equity_lake_airflow import pools
 from equity_lake_airflow.assets import FUNDAMENTALS
 from equity_lake_airflow.defaults import DEFAULT_ARGS, START_DATE
+from equity_lake_airflow.engine_tasks import announce_task, plan_task, record_task
 from equity_lake_airflow.runtime import ingest_task
-
-SEC_POOL = "sec_api"
 
 
 @dag(
@@ -60,27 +60,10 @@ SEC_POOL = "sec_api"
     doc_md=__doc__,
 )
 def edgar_fundamentals():
-    @task(pool=SEC_POOL)
-    def plan_chunks(**context) -> list[dict]:
-        from equity_lake_airflow.fundamentals_tasks import plan_fundamental_chunks
-
-        return plan_fundamental_chunks(context)
-
-    @task(trigger_rule="all_done")
-    def record_run(results, **context) -> dict:
-        from equity_lake_airflow.fundamentals_tasks import record_fundamentals_run
-
-        return record_fundamentals_run(context, results)
-
-    @task(outlets=[FUNDAMENTALS])
-    def announce(summary, **context) -> dict:
-        from equity_lake_airflow.fundamentals_tasks import announce_fundamentals
-
-        return announce_fundamentals(context, summary)
-
-    chunks = plan_chunks()
-    ingested = ingest_task("ingest_chunk", pool=SEC_POOL).expand(chunk=chunks)
-    announce(record_run(ingested))
+    plan = plan_task("fundamentals", pool=pools.SEC)()
+    ingested = ingest_task("ingest_chunk", pool=pools.SEC).expand(chunk=plan["partitions"])
+    summary = record_task("fundamentals")(plan["partitions"], plan["notes"], ingested)
+    announce_task(FUNDAMENTALS)(summary)
 
 
 edgar_fundamentals()

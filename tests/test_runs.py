@@ -6,7 +6,7 @@ from equity_lake import runs
 from equity_lake.lake import keys
 from equity_lake.lake.store import LakeStore
 from equity_lake.quality import validate_table
-from tests.quality.quality_tables import ROWS, make_daily_ticks, set_cell
+from tests.quality.quality_tables import ROWS, make_daily_ticks
 
 
 def _store_result(store, dataset, day, partition, table, run_name):
@@ -38,15 +38,23 @@ def test_the_site_shows_every_datasets_recent_results(local_env):
     assert "run-old-q7" not in html  # older than the window
 
 
-def test_failed_partitions_and_the_summary(local_env):
+def test_the_summary_names_the_failed_partitions_of_each_recorded_run(local_env):
+    from equity_lake import datasets
+    from equity_lake.engine import runner
+    from equity_lake.engine.dataset import Run
+
     store = LakeStore()
     day = dt.date(2024, 12, 23)
-    _store_result(store, "daily-ticks", day, "chunk-0001-of-0002", make_daily_ticks(day=day), "r")
-    bad = set_cell(make_daily_ticks(day=day), "volume", 3, -1)
-    _store_result(store, "daily-ticks", day, "chunk-0002-of-0002", bad, "r")
-    assert runs.failed_partitions(store, "daily-ticks", day) == ["chunk-0002-of-0002"]
-    chunk = {"securities": ROWS, "rows": ROWS, "files_written": ROWS, "files_unchanged": 0}
-    summary = runs.record_run(store, "daily-ticks", day, "r", [chunk])
+    chunk = {"partition": "chunk-0001-of-0002", "securities": ROWS, "rows": ROWS,
+             "files_written": ROWS, "files_unchanged": 0}  # fmt: skip
+    summary = runner.record(
+        datasets.get("daily-ticks"),
+        store,
+        Run(day, "r"),
+        [chunk],
+        planned=["chunk-0001-of-0002", "chunk-0002-of-0002"],
+    )
     assert summary["failed_partitions"] == ["chunk-0002-of-0002"]
+    assert (summary["securities"], summary["rows"], summary["chunks"]) == (ROWS, ROWS, 2)
     text = runs.summarize(store, "daily-ticks", day, dt.date(2024, 12, 24))
     assert "chunk-0002-of-0002" in text and "(no run)" in text and "runs: 1" in text

@@ -1,6 +1,6 @@
-"""What a DAG run leaves behind besides data: its counts, and the Data Docs site.
+"""What a DAG run leaves behind besides data: the Data Docs site, and the summary of its runs.
 
-The final task of a run records the counts of its chunks; the Data Docs site is rebuilt from
+The engine records each run (``engine/runner.record``); the Data Docs site is rebuilt from
 the validation results the gate stored in the lake, so it shows every partition of the recent
 runs whichever worker validated it.
 """
@@ -16,36 +16,6 @@ from equity_lake.lake.store import LakeStore
 
 #: the site indexes the most recent days only: rebuilding it is part of every run
 DOCS_DAYS = 10
-
-
-def record_run(
-    store: LakeStore, dataset: str, day: dt.date, run_id: str, chunks: list[dict]
-) -> dict[str, object]:
-    """Write and return the run's counts for ``day``."""
-    summary = {
-        "dataset": dataset,
-        "day": day.isoformat(),
-        "run_id": run_id,
-        "chunks": len(chunks),
-        "securities": sum(int(c["securities"]) for c in chunks),
-        "rows": sum(int(c["rows"]) for c in chunks),
-        "files_written": sum(int(c["files_written"]) for c in chunks),
-        "files_unchanged": sum(int(c["files_unchanged"]) for c in chunks),
-        "failed_partitions": failed_partitions(store, dataset, day),
-    }
-    store.write_json(keys.run_summary(dataset, day), summary)
-    return summary
-
-
-def failed_partitions(store: LakeStore, dataset: str, day: dt.date) -> list[str]:
-    """Partitions of ``day`` whose latest validation failed."""
-    prefix = f"{keys.quality_results_prefix(dataset)}/{day.isoformat()}"
-    failed = []
-    for key in store.list(prefix):
-        result = store.read_json(key)
-        if isinstance(result, dict) and not result.get("success", False):
-            failed.append(Path(key).stem)
-    return failed
 
 
 def publish_data_docs(store: LakeStore, days: int = DOCS_DAYS) -> str:

@@ -134,6 +134,38 @@ def parse(raw: str, style: str) -> Parts:
         raise SymbolError(f"cannot read {style} symbol {raw!r} (suffix {rest!r})") from None
 
 
+def user_forms(raw: str) -> list[str]:
+    """The canonical symbols a user may mean by ``raw``, most likely first.
+
+    People type the canonical form (``BRK.B``, ``brk/b``) or EDGAR's dash form (``BRK-B``);
+    both are read here, so a typed symbol goes through the one normaliser like any source's.
+    Non-ASCII text is refused before upper-casing (``ß`` would become ``SS``).
+    """
+    if not isinstance(raw, str) or not raw.strip():
+        raise SymbolError(f"symbol {raw!r} is empty")
+    text = raw.strip()
+    if not text.isascii():
+        raise SymbolError(f"symbol {raw!r} has characters that are not ASCII letters or digits")
+    forms: list[str] = []
+    for style in ("dot", "sec"):
+        try:
+            form = normalize(text, style)
+        except SymbolError:
+            continue
+        if form not in forms:
+            forms.append(form)
+    if not forms:
+        raise SymbolError(f"symbol {raw!r} is not a ticker (e.g. AAPL, BRK.B or BRK-B)")
+    return forms
+
+
+def user_symbol(raw: str) -> str:
+    """A typed symbol, checked (see ``user_forms``) and upper-cased as typed: the universe
+    resolves it against what is listed."""
+    user_forms(raw)
+    return raw.strip().upper()
+
+
 def kind(symbol: str) -> str:
     """The instrument kind of a canonical symbol (common, preferred, warrant, unit, right)."""
     return parse(symbol, "dot").kind

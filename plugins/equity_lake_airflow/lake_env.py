@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from equity_lake_airflow.connections import from_environment, get_connection, masked
 
@@ -29,9 +29,6 @@ PASSTHROUGH = (
 def lake_environment() -> dict[str, str]:
     """The variables the CLI reads to find the lake (call at run time, never at parse time)."""
     env = from_environment(PASSTHROUGH)
-    env.update(_source_environment())
-    env.update(_wrds_environment())
-    env.update(_sec_environment())
     conn = get_connection(CONN_ID)
     if conn is None:
         return env
@@ -66,22 +63,36 @@ def applied(env: dict[str, str]) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def _source_environment() -> dict[str, str]:
-    """Market-data source settings (the alpaca_default connection) ride along with the lake's."""
+def task_environment(services: Iterable[str] = ()) -> dict[str, str]:
+    """The lake's settings plus those of the sources a task calls, and nothing else: a daily
+    ticks chunk on the sample source never sees the Alpaca, WRDS or SEC secrets."""
+    env = lake_environment()
+    for service in services:
+        env.update(SERVICE_ENVIRONMENTS[service]())
+    return env
+
+
+def _alpaca() -> dict[str, str]:
     from equity_lake_airflow.alpaca_env import alpaca_environment
 
     return alpaca_environment()
 
 
-def _wrds_environment() -> dict[str, str]:
-    """The crsp source's WRDS login (the wrds_default connection, masked), see wrds_env.py."""
+def _wrds() -> dict[str, str]:
     from equity_lake_airflow.wrds_env import wrds_environment
 
     return wrds_environment()
 
 
-def _sec_environment() -> dict[str, str]:
-    """SEC EDGAR's User-Agent and rate share (the sec_edgar connection), see sec_env.py."""
+def _sec() -> dict[str, str]:
     from equity_lake_airflow.sec_env import sec_environment
 
     return sec_environment()
+
+
+#: a dataset's declared services (``Dataset.services``) -> the exporter of their settings
+SERVICE_ENVIRONMENTS: dict[str, Callable[[], dict[str, str]]] = {
+    "alpaca": _alpaca,
+    "wrds": _wrds,
+    "sec": _sec,
+}

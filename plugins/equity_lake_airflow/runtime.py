@@ -3,7 +3,8 @@
 Which runtime runs the ``equity-lake`` CLI command of a mapped task is configuration
 (``EQUITY_LAKE_RUNTIME``: ``local`` (default, in-process), ``docker``, ``kubernetes``,
 ``ecs``), never a DAG edit. Every runtime is handed the same thing per mapped instance: a chunk
-``{"label": "...", "argv": [...]}`` whose argv is the CLI command line.
+``{"partition": "...", "label": "...", "argv": [...], "services": [...]}`` whose argv is the CLI
+command line and whose services name the source settings the task may receive.
 """
 
 from __future__ import annotations
@@ -43,20 +44,26 @@ def ingest_task(task_id: str, *, pool: str = "default_pool", **task_kwargs: Any)
     raise AssertionError(name)  # pragma: no cover - runtime_name() refused it
 
 
-def run_cli(argv: list[str]) -> Any:
-    """Run the CLI in-process with the lake's environment; data failures do not retry."""
+def run_cli(argv: list[str], services: list[str] | tuple[str, ...] = ()) -> Any:
+    """Run the CLI in-process with the lake's settings and those of ``services`` only.
+
+    The CLI's exit-code contract decides retries: bad input (2) and a failed quality gate (3)
+    fail at once; anything else (1) is raised as is, so Airflow retries it with backoff.
+    """
     from airflow.sdk.exceptions import AirflowFailException
 
     from equity_lake import cli
-    from equity_lake.engine.wap import QualityGateFailed
-    from equity_lake.lake.keys import InvalidIdentifier
-    from equity_lake_airflow.lake_env import applied, lake_environment
+    from equity_lake_airflow.lake_env import applied, task_environment
 
-    with applied(lake_environment()):
+    with applied(task_environment(services)):
         try:
             return cli.run(argv)
-        except (QualityGateFailed, InvalidIdentifier) as exc:
-            raise AirflowFailException(str(exc)) from exc
+        except SystemExit as exc:  # argparse refused the command line
+            raise AirflowFailException(f"bad command line {argv}: exit {exc.code}") from exc
+        except Exception as exc:
+            if cli.exit_code(exc) in (cli.EXIT_USAGE, cli.EXIT_GATE):
+                raise AirflowFailException(str(exc)) from exc
+            raise
 
 
 def _local(task_id: str, pool: str, task_kwargs: dict[str, Any]):
@@ -64,6 +71,6 @@ def _local(task_id: str, pool: str, task_kwargs: dict[str, Any]):
 
     @task(task_id=task_id, pool=pool, map_index_template=LABEL_TEMPLATE, **task_kwargs)
     def run_chunk(chunk: dict[str, Any]) -> Any:
-        return run_cli(chunk["argv"])
+        return run_cli(chunk["argv"], chunk.get("services", ()))
 
     return run_chunk

@@ -15,11 +15,11 @@ the pool ``sec_api``; each one limits itself to ``SEC_MAX_RPS / SEC_RATE_SHARERS
 from __future__ import annotations
 
 from equity_lake_airflow.connections import from_environment, get_connection
+from equity_lake_airflow.pools import SEC as POOL
+from equity_lake_airflow.pools import SEC_SLOTS as POOL_SLOTS
 
 CONN_ID = "sec_edgar"
-POOL = "sec_api"
-#: the size of the sec_api pool (airflow_settings.yaml); change both together
-POOL_SLOTS = 4
+__all__ = ["CONN_ID", "POOL", "POOL_SLOTS", "sec_environment"]
 PASSTHROUGH = (
     "SEC_USER_AGENT",
     "SEC_DATA_URL",

@@ -65,8 +65,10 @@ def test_plan_covers_the_active_universe_once(store, built):
 def test_holidays_and_bad_symbols_get_clear_errors(store):
     with pytest.raises(ValueError, match="2024-12-25 is not an NYSE trading day"):
         daily_ticks.plan(store, dt.date(2024, 12, 25))
-    with pytest.raises(ValueError, match="symbol '../X'"):
+    with pytest.raises(ValueError, match="symbol '../x' is not a ticker"):
         daily_ticks.parse_symbols("AAPL,../x")
+    with pytest.raises(ValueError, match="symbol 'ß' has characters that are not ASCII"):
+        daily_ticks.parse_symbols("ß")
     with pytest.raises(ValueError, match="no security traded as ZZZZZ"):
         daily_ticks.plan(store, DAY, symbols=["ZZZZZ"])
 
@@ -75,7 +77,12 @@ def test_ingest_publishes_monthly_files_and_is_idempotent(store, built):
     members = master.SecurityMaster(built.master).active_on(DAY).slice(0, 40)
     symbols = members.column("symbol").to_pylist()
     first = daily_ticks.ingest(store, DAY, symbols=symbols, run_id="t1")
-    assert first.rows == first.securities == 40 and first.files_written == 40
+    assert first["rows"] == first["securities"] == 40 and first["files_written"] == 40
+    assert (first["dataset"], first["partition"], first["chunk"]) == (
+        "daily-ticks",
+        "chunk-0001-of-0001",
+        "1/1",
+    )
     sid = members.column("security_id")[0].as_py()
     published = store.read_table(keys.daily_ticks_month(sid, DAY))
     assert published.schema.equals(DAILY_TICKS)
@@ -84,7 +91,7 @@ def test_ingest_publishes_monthly_files_and_is_idempotent(store, built):
     assert published.equals(expected.cast(DAILY_TICKS))
     before = {k: store.read_bytes(k) for k in store.list("data/raw")}
     again = daily_ticks.ingest(store, DAY, symbols=symbols, run_id="t2")
-    assert again.files_written == 0 and again.files_unchanged == 40
+    assert again["files_written"] == 0 and again["files_unchanged"] == 40
     assert {k: store.read_bytes(k) for k in store.list("data/raw")} == before
     assert store.list("data/_staging") == []
 
@@ -153,7 +160,7 @@ def test_cli_ingest_and_validate_round_trip(store, built, tmp_path, capsys):
     table = pq.read_table(good)
     pq.write_table(table.set_column(6, "close", pa.array([-1.0])), bad)
     capsys.readouterr()
-    assert cli.main(["validate", "--dataset", "daily-ticks", str(bad)]) == 1
+    assert cli.main(["validate", "--dataset", "daily-ticks", str(bad)]) == cli.EXIT_GATE
     err = capsys.readouterr().err
     assert "close" in err and "expect_" in err
 
@@ -164,15 +171,61 @@ def test_cli_ingest_and_validate_round_trip(store, built, tmp_path, capsys):
         (["ingest", "daily-ticks", "--date", "2024-12-25"], "not an NYSE trading day"),
         (["ingest", "daily-ticks", "--date", "2024-13-01"], "not an ISO date"),
         (["ingest", "daily-ticks", "--date", "2024-12-23", "--symbols", "../x"], "symbol"),
+        (["ingest", "daily-ticks", "--date", "2024-12-23", "--symbols", ""], "--symbols is empty"),
+        (["ingest", "daily-ticks", "--date", "2024-12-23", "--symbols", " , "], "--symbols is"),
+        (["ingest", "daily-ticks", "--date", "2024-12-23", "--symbols", "ß"], "not ASCII"),
         (["ingest", "daily-ticks", "--date", "2024-12-23", "--chunk", "9/3"], "chunk"),
-        (
-            ["ingest", "daily-ticks", "--date", "2024-12-23", "--source", "nope"],
-            "unknown daily source",
-        ),
+        (["ingest", "daily-ticks", "--date", "2024-12-23", "--source", "nope"], "invalid choice"),
+        (["ingest", "daily-ticks", "--date", "2024-12-23", "--run-id", "a/../b"], "--run-id"),
+        (["plan", "daily-ticks", "--date", "2024-12-23", "--chunk-size", "0"], "between 10"),
         (["validate", "--dataset", "nope", "x.parquet"], "unknown dataset"),
+        (["summary", "--start", "2024-12-31", "--end", "2024-12-23"], "is after --end"),
+        (["no-such-group"], "invalid choice"),
     ],
 )
-def test_cli_errors_are_one_line(store, capsys, argv, message):
-    assert cli.main(argv) == 1
+def test_bad_input_is_one_line_and_exit_2(store, capsys, argv, message):
+    assert cli.main(argv) == cli.EXIT_USAGE
     err = capsys.readouterr().err.strip()
     assert message in err and "\n" not in err and "Traceback" not in err
+
+
+def test_validate_refuses_what_is_not_a_parquet_file(store, tmp_path, capsys):
+    assert cli.main(["validate", "--dataset", "daily-ticks", str(tmp_path)]) == cli.EXIT_USAGE
+    assert "is not a Parquet file (it is a directory)" in capsys.readouterr().err
+    text = tmp_path / "x.parquet"
+    text.write_text("date,close\n")
+    assert cli.main(["validate", "--dataset", "daily-ticks", str(text)]) == cli.EXIT_USAGE
+    assert "is not a Parquet file" in capsys.readouterr().err
+
+
+def test_a_symbol_is_found_in_any_spelling_a_user_types(built):
+    sm = master.SecurityMaster(built.master)
+    first = sm.active_on(DAY).column("symbol")[0].as_py()
+    symbols = [("BRK.B" if s == first else s) for s in built.master.column("symbol").to_pylist()]
+    edited = built.master.set_column(
+        built.master.schema.get_field_index("symbol"), "symbol", pa.array(symbols, pa.string())
+    )
+    for typed in ("BRK-B", "brk.b", "BRK/B"):
+        found = daily_ticks.universe(master.SecurityMaster(edited), DAY, [typed])
+        assert found.column("symbol").to_pylist() == ["BRK.B"], typed
+    with pytest.raises(ValueError, match="no security traded as BRK-A"):
+        daily_ticks.universe(master.SecurityMaster(edited), DAY, ["BRK-A"])
+
+
+def test_validate_accepts_a_published_monthly_file_of_several_days(store, built, tmp_path, capsys):
+    sym = master.SecurityMaster(built.master).active_on(DAY).column("symbol").to_pylist()[:2]
+    for day in (DAY, dt.date(2024, 12, 24), dt.date(2024, 12, 26)):
+        daily_ticks.ingest(store, day, symbols=sym, run_id=f"m-{day}")
+    sid = master.SecurityMaster(built.master).security_for_symbol(sym[0], DAY)
+    month = store.read_table(keys.daily_ticks_month(sid, DAY))
+    assert month.num_rows == 3
+    path = tmp_path / "ticks.parquet"
+    pq.write_table(month, path)
+    assert cli.main(["validate", "--dataset", "daily-ticks", str(path)]) == cli.EXIT_OK
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert out["days"] == ["2024-12-23", "2024-12-24", "2024-12-26"] and out["rows"] == 3
+    # the same day twice for one security is still caught
+    twice = pa.concat_tables([month, month.slice(0, 1)])
+    pq.write_table(twice, path)
+    assert cli.main(["validate", "--dataset", "daily-ticks", str(path)]) == cli.EXIT_GATE
+    assert "expect_compound_columns_to_be_unique" in capsys.readouterr().err

@@ -1,27 +1,33 @@
-"""Daily ticks: one trading day of raw daily bars, chunk by chunk.
+"""Daily ticks: one trading day of raw daily bars, chunk by chunk, declared to the engine.
 
 The universe of a day is every security the master lists as trading that day, ordered by
 symbol; chunk ``i/n`` is the i-th of n contiguous slices of it, so an upstream planner and a
 container running ``--chunk i/n`` agree on its members without passing symbol lists around.
+A chunk is gated whole by the ``daily-ticks`` suite, then each security's rows are merged into
+its monthly file.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
-from equity_lake.engine import wap
+from equity_lake import symbols as symbology
+from equity_lake.engine import runner
+from equity_lake.engine.dataset import Partition as PartitionSpec
+from equity_lake.engine.dataset import Plan, Run, Service, Unit, register
 from equity_lake.lake import keys
 from equity_lake.lake.partition import runs
-from equity_lake.lake.schemas import DAILY_TICKS, conform
+from equity_lake.lake.schemas import DAILY_TICKS
 from equity_lake.lake.store import LakeStore
 from equity_lake.master import SecurityMaster, trading_day
-from equity_lake.sources.registry import daily_source
+from equity_lake.sources.registry import daily_source, daily_source_services
 
 DATASET = "daily-ticks"
 KEY_COLUMNS = ("timestamp",)
@@ -31,7 +37,6 @@ MIN_CHUNK_SIZE = 10
 MAX_CHUNK_SIZE = 20000
 #: share of the active universe a source that is not `complete` must deliver
 MIN_ROW_SHARE = 0.9
-PUBLISH_THREADS = 16
 
 
 @dataclass(frozen=True)
@@ -91,35 +96,30 @@ class ChunkPlan:
         return argv + (["--symbols", ",".join(symbols)] if symbols else [])
 
 
-@dataclass(frozen=True)
-class ChunkResult:
-    day: str
-    chunk: str
-    source: str
-    securities: int
-    rows: int
-    files_written: int
-    files_unchanged: int
-
-
 def parse_symbols(text: str | None) -> list[str] | None:
-    """``"AAPL, msft"`` -> ``["AAPL", "MSFT"]``, each validated; empty means the whole universe."""
+    """``"AAPL, brk-b"`` -> the symbols as typed, each checked; None or "" means the whole
+    universe is not asked for here: the CLI refuses an empty list itself."""
     if text is None:
         return None
-    symbols = [s.strip().upper() for s in text.split(",") if s.strip()]
-    return [keys.symbol(s) for s in symbols] or None
+    return [symbology.user_symbol(s) for s in text.split(",") if s.strip()] or None
 
 
 def universe(master: SecurityMaster, day: dt.date, symbols: list[str] | None = None) -> pa.Table:
-    """Securities trading on ``day`` (security_id, symbol), optionally only ``symbols``."""
+    """Securities trading on ``day`` (security_id, symbol), optionally only ``symbols``.
+
+    A symbol as a user types it is found in any of its spellings (``BRK-B`` finds ``BRK.B``).
+    """
     active = master.active_on(day)
     if not symbols:
         return active
     held = set(active.column("symbol").to_pylist())
-    unknown = [s for s in symbols if s not in held]
+    found, unknown = [], []
+    for typed in symbols:
+        match = next((s for s in symbology.user_forms(typed) if s in held), None)
+        (found if match else unknown).append(match or typed)
     if unknown:
         raise ValueError(f"no security traded as {', '.join(unknown)} on {day}")
-    mask = pa.compute.is_in(active.column("symbol"), value_set=pa.array(symbols))
+    mask = pa.compute.is_in(active.column("symbol"), value_set=pa.array(found))
     return active.filter(mask)
 
 
@@ -157,6 +157,80 @@ def plan(
     return plans
 
 
+@dataclass(frozen=True)
+class Request:
+    """What one ingest task asks for: a chunk of the (optionally filtered) universe."""
+
+    source: str
+    chunk: Chunk
+    symbols: list[str] | None = None
+
+
+class DailyTicks:
+    """The daily-ticks dataset, as the engine sees it."""
+
+    name = DATASET
+    schema = DAILY_TICKS
+    key_columns = KEY_COLUMNS
+    entities = "securities"
+    rows = "rows"
+    run_day = "nyse_session"
+
+    def services(self, params: Mapping[str, Any]) -> tuple[Service, ...]:
+        return daily_source_services(str(params.get("source", "sample")))  # type: ignore[return-value]
+
+    def plan(self, store: LakeStore, run: Run) -> Plan:
+        symbols = run.params.get("symbols") or None
+        source = str(run.params.get("source", "sample"))
+        services = self.services(run.params)
+        chunk_size = int(run.params.get("chunk_size", DEFAULT_CHUNK_SIZE))
+        partitions = [
+            PartitionSpec(
+                name=Chunk.parse(p.chunk).label,
+                label=p.label,
+                argv=tuple(p.argv(run.day, source, run.run_id, symbols)),
+                services=services,
+            )
+            for p in plan(store, run.day, chunk_size, symbols)
+        ]
+        return Plan(partitions)
+
+    def fetch(
+        self, store: LakeStore, run: Run, request: Request, missing: list[str]
+    ) -> Iterator[Unit]:
+        provider = daily_source(request.source)
+        members = chunk_slice(
+            universe(SecurityMaster.load(store), run.day, request.symbols), request.chunk
+        )
+        bars = provider.daily_bars(run.day, members).sort_by([("security_id", "ascending")])
+        expected = members.num_rows
+        yield Unit(
+            name=request.chunk.label,
+            table=bars,
+            params={
+                "trading_date": run.day,
+                "expected_rows": expected,
+                "min_rows": expected if provider.complete else math.floor(expected * MIN_ROW_SHARE),
+            },
+        )
+
+    def targets(self, run: Run, table: pa.Table) -> Iterable[tuple[str, pa.Table]]:
+        """Each security's rows into its monthly file (the unit is sorted by security_id)."""
+        for sid, lo, hi in runs(table.column("security_id").to_numpy()):
+            yield keys.daily_ticks_month(sid, run.day), table.slice(lo, hi - lo)
+
+    def batch_key(self, run: Run, unit: str) -> str:
+        return keys.daily_ticks_batch(run.day, unit)
+
+    def recorded(
+        self, store: LakeStore, run: Run, summary: dict[str, Any], notes: dict[str, Any]
+    ) -> dict[str, Any]:
+        return {}
+
+
+DAILY = register(DailyTicks())
+
+
 def ingest(
     store: LakeStore,
     day: dt.date,
@@ -165,58 +239,16 @@ def ingest(
     chunk: Chunk | None = None,
     symbols: list[str] | None = None,
     run_id: str,
-) -> ChunkResult:
-    """Fetch, normalise, audit and publish one chunk of one day."""
+) -> dict[str, Any]:
+    """Fetch, gate and publish one chunk of one day; its result (the CLI's JSON line)."""
     day = trading_day(day)
-    provider = daily_source(source)
     chunk = chunk or Chunk(1, 1)
-    members = chunk_slice(universe(SecurityMaster.load(store), day, symbols), chunk)
-    bars = conform(provider.daily_bars(day, members), DAILY_TICKS, f"{source} daily bars")
-    bars = bars.sort_by([("security_id", "ascending")])
-    expected = members.num_rows
-    audited = wap.audit(
+    daily_source_services(source)  # an unknown source is bad input, before any work
+    return runner.ingest(
+        DAILY,
         store,
-        dataset=DATASET,
-        batch_key=keys.daily_ticks_batch(day, chunk.label),
-        table=bars,
-        params={
-            "trading_date": day,
-            "expected_rows": expected,
-            "min_rows": expected if provider.complete else math.floor(expected * MIN_ROW_SHARE),
-        },
-        run_id=run_id,
-        day=day,
+        Run(day, run_id, {"source": source}),
+        Request(source, chunk, symbols),
         partition=chunk.label,
+        extra={"chunk": str(chunk), "source": source},
     )
-    groups = runs(bars.column("security_id").to_numpy())  # bars are sorted by security_id
-    written = publish(store, day, bars, groups)
-    store.delete(audited.staged_key)
-    return ChunkResult(
-        day=day.isoformat(),
-        chunk=str(chunk),
-        source=source,
-        securities=len(groups),
-        rows=bars.num_rows,
-        files_written=written,
-        files_unchanged=len(groups) - written,
-    )
-
-
-def publish(
-    store: LakeStore, day: dt.date, bars: pa.Table, groups: list[tuple[int, int, int]]
-) -> int:
-    """Merge each security's rows (``groups``: its slice of ``bars``) into its monthly file;
-    returns how many files changed."""
-
-    def one(run: tuple[int, int, int]) -> bool:
-        sid, lo, hi = run
-        return wap.publish_merge(
-            store, keys.daily_ticks_month(sid, day), bars.slice(lo, hi - lo), KEY_COLUMNS
-        )
-
-    with ThreadPoolExecutor(max_workers=PUBLISH_THREADS) as pool:
-        return sum(pool.map(one, groups))
-
-
-def result_dict(result: ChunkResult) -> dict[str, object]:
-    return asdict(result)

@@ -30,16 +30,19 @@ import logging
 import math
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
-from equity_lake.engine import wap
+from equity_lake.engine import runner
+from equity_lake.engine.dataset import Partition, Plan, Run, Service, Unit, register
 from equity_lake.fundamentals import bulk
 from equity_lake.fundamentals.normalize import CompanyFactsError, known_by, normalize
 from equity_lake.lake import keys
+from equity_lake.lake.schemas import FUNDAMENTALS
 from equity_lake.lake.store import LakeStore
 from equity_lake.sources.http import NotFound
 from equity_lake.sources.sec import SecClient, filings_from_submissions, fundamental_filings
@@ -100,36 +103,6 @@ class Discovery:
     missing: list[str] = field(default_factory=list)
     checked: int = 0
     index_days: int = 0
-
-
-@dataclass
-class ChunkResult:
-    day: str
-    partition: str
-    companies: int = 0
-    facts: int = 0
-    files_written: int = 0
-    files_unchanged: int = 0
-    missing: list[str] = field(default_factory=list)
-    #: facts kept but flagged by a warning expectation (unusual but real), per company
-    warnings: dict[str, list[str]] = field(default_factory=dict)
-    #: companies that failed the gate (quarantined): CIK -> the failed expectations
-    rejected: dict[str, str] = field(default_factory=dict)
-
-
-class CompaniesRejected(wap.QualityGateFailed):
-    """Some companies failed the gate and were quarantined; the others were published."""
-
-    def __init__(self, result: ChunkResult, problems: list[str] | None = None) -> None:
-        self.result = result
-        published = result.companies
-        rejected = len(result.rejected)
-        reasons = [f"CIK {cik}: {why}" for cik, why in sorted(result.rejected.items())]
-        text = (
-            f"{rejected} of {rejected + published} companies failed the fundamentals gate and "
-            f"were quarantined ({published} published): "
-        )
-        super().__init__(text + " | ".join([*reasons, *(problems or [])]))
 
 
 def parse_ciks(text: str | Iterable[str] | None) -> list[str] | None:
@@ -263,7 +236,131 @@ def plan(
     return plans, found
 
 
-# --- ingest -------------------------------------------------------------------------------
+# --- the dataset, as the engine sees it ---------------------------------------------------
+
+
+@dataclass
+class Request:
+    """What one ingest task asks for: a list of companies from EDGAR, or an archive."""
+
+    partition: str
+    ciks: list[str] = field(default_factory=list)
+    client: SecClient | None = None
+    archive: Path | None = None
+    #: documents of the archive that could not be read (reported after the others publish)
+    problems: list[str] = field(default_factory=list)
+
+
+class Fundamentals:
+    """The fundamentals dataset: the gate's unit is one company."""
+
+    name = DATASET
+    schema = FUNDAMENTALS
+    key_columns = KEY_COLUMNS
+    entities = "companies"
+    rows = "facts"
+    run_day = "filing_day"
+
+    def services(self, params: Mapping[str, Any]) -> tuple[Service, ...]:
+        return ("sec",)
+
+    def plan(self, store: LakeStore, run: Run) -> Plan:
+        ciks = parse_ciks(run.params.get("ciks") or None)
+        if run.params.get("mode") == "bulk":
+            argv = ["ingest", "fundamentals", "--bulk", "--date", run.day.isoformat()]
+            argv += ["--partition", "bulk", "--run-id", run.run_id]
+            argv += ["--ciks", ",".join(ciks)] if ciks else []
+            scope = f"{len(ciks)} companies" if ciks else "all companies"
+            label = f"bulk {run.day}: {scope}"
+            bulk = Partition("bulk", label, tuple(argv), self.services(run.params))
+            return Plan([bulk], {"discovery": {"mode": "bulk", "scope": scope}})
+        since = run.params.get("since")
+        with SecClient() as client:
+            plans, found = plan(
+                store,
+                client,
+                run.day,
+                ciks=ciks,
+                since=dt.date.fromisoformat(since) if since else None,
+                chunk_size=int(run.params.get("chunk_size", DEFAULT_CHUNK_SIZE)),
+            )
+        partitions = [
+            Partition(p.partition, p.label, tuple(p.argv(run.day, run.run_id)), ("sec",))
+            for p in plans
+        ]
+        return Plan(partitions, {"discovery": asdict(found)})
+
+    def fetch(
+        self, store: LakeStore, run: Run, request: Request, missing: list[str]
+    ) -> Iterator[Unit]:
+        if request.archive is not None:
+            yield from self._from_archive(run, request, missing)
+            return
+        assert request.client is not None
+        tables: dict[str, pa.Table] = {}
+        for cik in request.ciks:  # every company first: a source failure publishes nothing
+            try:
+                doc = request.client.companyfacts(cik)
+            except NotFound:
+                log.warning("EDGAR has no companyfacts for CIK %s: marked missing", cik)
+                missing.append(cik)
+                continue
+            table = known_by(normalize(doc, cik=cik), run.day)
+            if table.num_rows:
+                tables[cik] = table
+        for cik in list(tables):
+            yield self._unit(run, request, cik, tables.pop(cik))
+
+    def _from_archive(self, run: Run, request: Request, missing: list[str]) -> Iterator[Unit]:
+        """One company of the archive at a time: memory stays that of the largest company."""
+        seen: set[str] = set()
+        assert request.archive is not None
+        for cik, raw in bulk.iter_companyfacts(request.archive, request.ciks or None):
+            seen.add(cik)
+            try:
+                table = known_by(normalize(raw, cik=cik), run.day)
+            except CompanyFactsError as exc:
+                request.problems.append(str(exc))
+                continue
+            del raw
+            if table.num_rows:
+                yield self._unit(run, request, cik, table)
+        missing.extend(sorted(set(request.ciks) - seen))
+
+    def _unit(self, run: Run, request: Request, cik: str, table: pa.Table) -> Unit:
+        return Unit(
+            name=company_partition(request.partition, cik),
+            table=table,
+            params={"as_of": run.day, "ciks": [cik]},
+            entity=cik,
+        )
+
+    def targets(self, run: Run, table: pa.Table) -> Iterable[tuple[str, pa.Table]]:
+        yield keys.fundamentals(table.column("cik")[0].as_py()), table
+
+    def batch_key(self, run: Run, unit: str) -> str:
+        return keys.fundamentals_batch(run.day, unit)
+
+    def recorded(
+        self, store: LakeStore, run: Run, summary: dict[str, Any], notes: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Merge the discovery's findings; advance the watermark only if nothing failed, so a
+        company that was due and is not stored stays due."""
+        discovery = notes.get("discovery") or {}
+        missing = sorted({*summary["missing"], *discovery.get("missing", [])})
+        if not summary["failed_partitions"]:
+            advance_watermark(
+                store, run.day, parse_ciks(run.params.get("ciks") or None), run.run_id
+            )
+        return {"missing": missing, "discovery": discovery}
+
+
+FUNDAMENTALS_DATASET = register(Fundamentals())
+
+
+def company_partition(partition: str, cik: str) -> str:
+    """One company's partition of a chunk: its validation result and quarantine name."""
+    return f"{partition}-cik{keys.cik(cik)}"
 
 
 def ingest(
@@ -274,83 +371,18 @@ def ingest(
     *,
     run_id: str,
     partition: str = "chunk-0001-of-0001",
-) -> ChunkResult:
-    """Fetch, normalise, audit and publish one chunk of companies for filing day ``day``.
+) -> dict[str, Any]:
+    """Fetch, normalise, gate and publish one chunk of companies for filing day ``day``.
 
     Nothing is published unless every company was fetched (or is missing): a source failure
     midway leaves every stored file as it was. Then each company is gated and published on
     its own; if any was rejected, the chunk fails afterwards naming them
-    (``CompaniesRejected``).
+    (``runner.EntitiesRejected``, a quality-gate failure).
     """
-    result = ChunkResult(day=day.isoformat(), partition=partition)
-    tables: dict[str, pa.Table] = {}
-    for cik in ciks:  # every company first: a source failure midway publishes nothing
-        try:
-            doc = client.companyfacts(cik)
-        except NotFound:
-            log.warning("EDGAR has no companyfacts for CIK %s: marked missing", cik)
-            result.missing.append(cik)
-            continue
-        table = known_by(normalize(doc, cik=cik), day)
-        if table.num_rows:
-            tables[cik] = table
-    for cik in list(tables):
-        audit_and_publish(store, cik, tables.pop(cik), day, partition, run_id, result)
-    if result.rejected:
-        _keep_partial(store, result, run_id)
-        raise CompaniesRejected(result)
-    return result
-
-
-def _keep_partial(store: LakeStore, result: ChunkResult, run_id: str) -> None:
-    """The failing chunk's own account, for ``record_run`` (a failed task has no XCom)."""
-    key = keys.chunk_result(DATASET, dt.date.fromisoformat(result.day), result.partition)
-    store.write_json(key, {**result_dict(result), "run_id": run_id})
-
-
-def company_partition(partition: str, cik: str) -> str:
-    """One company's partition of a chunk: its validation result and quarantine name."""
-    return f"{partition}-cik{keys.cik(cik)}"
-
-
-def audit_and_publish(
-    store: LakeStore,
-    cik: str,
-    table: pa.Table,
-    day: dt.date,
-    partition: str,
-    run_id: str,
-    result: ChunkResult,
-) -> None:
-    """Gate one company's facts on their own; publish them, or record why they were rejected."""
-    part = company_partition(partition, cik)
-    try:
-        audited = wap.audit(
-            store,
-            dataset=DATASET,
-            batch_key=keys.fundamentals_batch(day, part),
-            table=table,
-            params={"as_of": day, "ciks": [cik]},
-            run_id=run_id,
-            day=day,
-            partition=part,
-        )
-    except wap.QualityGateFailed as exc:
-        log.error("CIK %s rejected by the fundamentals gate: %s", cik, exc)
-        result.rejected[cik] = str(exc)
-        return
-    written = wap.publish_merge(store, keys.fundamentals(cik), table, KEY_COLUMNS)
-    store.delete(audited.staged_key)
-    if audited.warnings:
-        log.warning("CIK %s published with warnings: %s", cik, "; ".join(audited.warnings))
-        result.warnings[cik] = list(audited.warnings)
-    result.companies += 1
-    result.facts += table.num_rows
-    result.files_written += int(written)
-    result.files_unchanged += int(not written)
-
-
-# --- bulk backfill ------------------------------------------------------------------------
+    request = Request(partition, list(ciks), client=client)
+    return runner.ingest(
+        FUNDAMENTALS_DATASET, store, Run(day, run_id), request, partition=partition
+    )
 
 
 class BackfillIncomplete(RuntimeError):
@@ -364,34 +396,26 @@ def backfill(
     *,
     ciks: list[str] | None = None,
     run_id: str,
-) -> ChunkResult:
+) -> dict[str, Any]:
     """Publish every company of a companyfacts archive (or only ``ciks``), as of ``day``.
 
     One company is held at a time, gated and published on its own. A document that cannot be
-    read and a company that fails the gate are reported at the end (the latter as
-    ``CompaniesRejected``, a quality-gate failure); every other company is still published.
+    read and a company that fails the gate are reported at the end (the latter as a
+    quality-gate failure); every other company is still published.
     """
-    result = ChunkResult(day=day.isoformat(), partition="bulk")
-    problems: list[str] = []
-    seen: set[str] = set()
-    for cik, raw in bulk.iter_companyfacts(archive, ciks):
-        seen.add(cik)
-        try:
-            table = known_by(normalize(raw, cik=cik), day)
-        except CompanyFactsError as exc:
-            problems.append(str(exc))
-            continue
-        del raw
-        if table.num_rows:
-            audit_and_publish(store, cik, table, day, "bulk", run_id, result)
-    result.missing = sorted(set(ciks or ()) - seen)
-    if result.rejected:
-        _keep_partial(store, result, run_id)
-        raise CompaniesRejected(result, problems)
-    if problems:
+    request = Request("bulk", list(ciks or []), archive=Path(archive))
+    result = runner.ingest(
+        FUNDAMENTALS_DATASET,
+        store,
+        Run(day, run_id),
+        request,
+        partition="bulk",
+        problems=request.problems,
+    )
+    if request.problems:
         raise BackfillIncomplete(
-            f"{len(problems)} document(s) of {archive} could not be read (every other company "
-            "was published): " + "; ".join(problems[:5])
+            f"{len(request.problems)} document(s) of {archive} could not be read (every other "
+            "company was published): " + "; ".join(request.problems[:5])
         )
     return result
 
@@ -410,9 +434,6 @@ def download_archive(client: SecClient, directory: str | None = None) -> Path:
         raise
 
 
-# --- runs ---------------------------------------------------------------------------------
-
-
 def record_run(
     store: LakeStore,
     day: dt.date,
@@ -422,37 +443,16 @@ def record_run(
     planned: list[str],
     ciks: list[str] | None,
     discovery: dict | None = None,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Write the run's counts; advance the watermark when every planned chunk succeeded."""
-    done = {str(r.get("partition")) for r in results}
-    failed = [p for p in planned if p not in done]
-    # a chunk that failed in part says what it did publish, and which companies it rejected
-    partial = [store.read_json(keys.chunk_result(DATASET, day, p)) for p in failed]
-    results = [
-        *results,
-        *(r for r in partial if isinstance(r, dict) and r.get("run_id") == run_id),
-    ]
-    summary: dict[str, object] = {
-        "dataset": DATASET,
-        "day": day.isoformat(),
-        "run_id": run_id,
-        "chunks": len(planned),
-        "companies": sum(int(r.get("companies", 0)) for r in results),
-        "facts": sum(int(r.get("facts", 0)) for r in results),
-        "files_written": sum(int(r.get("files_written", 0)) for r in results),
-        "files_unchanged": sum(int(r.get("files_unchanged", 0)) for r in results),
-        "missing": sorted({c for r in results for c in r.get("missing") or []}),
-        "failed_partitions": failed,
-        "rejected": {c: why for r in results for c, why in (r.get("rejected") or {}).items()},
-        "warnings": {c: w for r in results for c, w in (r.get("warnings") or {}).items()},
-        "discovery": discovery or {},
-    }
-    if discovery:
-        summary["missing"] = sorted({*summary["missing"], *discovery.get("missing", [])})
-    store.write_json(keys.run_summary(DATASET, day), summary)
-    if not failed:
-        advance_watermark(store, day, ciks, run_id)
-    return summary
+    return runner.record(
+        FUNDAMENTALS_DATASET,
+        store,
+        Run(day, run_id, {"ciks": ciks}),
+        results,
+        planned=planned,
+        notes={"discovery": discovery or {}},
+    )
 
 
 def run(
@@ -464,17 +464,14 @@ def run(
     since: dt.date | None = None,
     run_id: str,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """A whole incremental run in one process (what the DAG does across tasks)."""
     ciks = parse_ciks(ciks) if ciks is not None else None
     plans, found = plan(store, client, day, ciks=ciks, since=since, chunk_size=chunk_size)
-    results = []
-    for p in plans:
-        results.append(
-            result_dict(
-                ingest(store, client, day, list(p.ciks), run_id=run_id, partition=p.partition)
-            )
-        )
+    results = [
+        ingest(store, client, day, list(p.ciks), run_id=run_id, partition=p.partition)
+        for p in plans
+    ]
     return record_run(
         store,
         day,
@@ -484,10 +481,6 @@ def run(
         ciks=ciks,
         discovery=asdict(found),
     )
-
-
-def result_dict(result: ChunkResult) -> dict[str, object]:
-    return asdict(result)
 
 
 def _after(day: dt.date | None) -> dt.date | None:

@@ -179,15 +179,20 @@ def _as_count(name: str, value: object) -> int:
 
 @register(DAILY_TICKS, suite_name=DAILY_TICKS_SUITE, label_params=("trading_date",))
 def daily_ticks(
-    *, trading_date: dt.date | str, expected_rows: int, min_rows: int
+    *,
+    trading_date: dt.date | str | Sequence[dt.date | str],
+    expected_rows: int,
+    min_rows: int,
 ) -> gx.ExpectationSuite:
-    """Suite for one trading day of daily bars for a chunk of the universe.
+    """Suite for daily bars: one trading day of a chunk of the universe, or a published object.
 
-    expected_rows is the number of active securities in the chunk; min_rows the tolerance
-    below it (a few securities may legitimately not trade). More rows than active
-    securities means duplicates or securities outside the universe, so it is an upper bound.
+    trading_date is the run's day (a published monthly file holds several: pass them all);
+    expected_rows the number of bars expected (active securities x days); min_rows the
+    tolerance below it (a few securities may legitimately not trade). More rows than expected
+    means duplicates or securities outside the universe, so it is an upper bound.
     """
-    day = _as_date("trading_date", trading_date)
+    dates = trading_date if isinstance(trading_date, list | tuple) else [trading_date]
+    days = [_as_date("trading_date", d) for d in dates]
     expected = _as_count("expected_rows", expected_rows)
     minimum = _as_count("min_rows", min_rows)
     if minimum > expected:
@@ -199,7 +204,7 @@ def daily_ticks(
         *positive_expectations(["open", "high", "low", "close"]),
         gxe.ExpectColumnValuesToBeBetween(column="volume", min_value=0),
         gxe.ExpectCompoundColumnsToBeUnique(column_list=["security_id", "timestamp"]),
-        gxe.ExpectColumnValuesToBeInSet(column="timestamp", value_set=[day]),
+        gxe.ExpectColumnValuesToBeInSet(column="timestamp", value_set=days),
         gxe.ExpectTableRowCountToBeBetween(min_value=minimum, max_value=expected),
     ]
     return gx.ExpectationSuite(name=DAILY_TICKS_SUITE, expectations=expectations)
@@ -299,3 +304,104 @@ def fundamentals(*, as_of: dt.date | str, ciks: Sequence[str]) -> gx.Expectation
         ),
     ]
     return gx.ExpectationSuite(name=FUNDAMENTALS_SUITE, expectations=expectations)
+
+
+SECURITY_MASTER = "security-master"
+SECURITY_MASTER_SUITE = "security_master"
+
+
+@register(SECURITY_MASTER, suite_name=SECURITY_MASTER_SUITE, label_params=("source",))
+def security_master(*, source: str) -> gx.ExpectationSuite:
+    """Suite for the whole security master as one build of ``source`` publishes it.
+
+    Critical: what breaks the lake's identity or a point-in-time look-up (the schema, a
+    security id that cannot name an object, two periods of one security starting on one day,
+    a period that ends before it starts, a ticker or CIK not in the lake's form, rows of
+    another source, an empty master replacing the stored one). Warnings: a period without a
+    company name or exchange, which real sources do leave blank now and then. That no two
+    securities hold one ticker at once is checked by the build itself (``master_build.check``).
+    """
+    from equity_lake.lake import keys
+
+    schema = schemas.SECURITY_MASTER
+    expectations = [
+        *schema_expectations(
+            schema, nullable=("company", "cik", "exchange", "end_date", "permno", "is_etf")
+        ),
+        gxe.ExpectTableRowCountToBeBetween(min_value=1),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="security_id", min_value=0, max_value=keys.MAX_SECURITY_ID - 1
+        ),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["security_id", "start_date"]),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["symbol", "start_date"]),
+        gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+            column_A="end_date",
+            column_B="start_date",
+            or_equal=True,
+            ignore_row_if="either_value_is_missing",
+        ),
+        gxe.ExpectColumnValuesToMatchRegex(column="symbol", regex=keys.SYMBOL_PATTERN),
+        gxe.ExpectColumnValuesToMatchRegex(column="cik", regex=r"^\d{10}$"),
+        gxe.ExpectColumnValuesToBeInSet(column="source", value_set=[source]),
+        warning(gxe.ExpectColumnValuesToNotBeNull(column="company")),
+        warning(gxe.ExpectColumnValuesToNotBeNull(column="exchange")),
+    ]
+    return gx.ExpectationSuite(name=SECURITY_MASTER_SUITE, expectations=expectations)
+
+
+CORPORATE_ACTIONS = "corporate-actions"
+CORPORATE_ACTIONS_SUITE = "corporate_actions"
+#: every kind of event the lake stores
+ACTION_KINDS = ("listing", "symbol_change", "split", "dividend", "delisting")
+#: split ratios beyond these (1-for-1000, 1000-for-1) are real but rare enough to show
+SPLIT_RATIO_BOUNDS = (0.001, 1000.0)
+
+
+@register(CORPORATE_ACTIONS, suite_name=CORPORATE_ACTIONS_SUITE)
+def corporate_actions() -> gx.ExpectationSuite:
+    """Suite for a batch of corporate actions (a master build's, an ingest's) before it is
+    merged into each security's actions file.
+
+    Critical: what the adjusted series cannot use or the merge would garble (the schema, an
+    unknown kind of event, a split without a positive finite ratio, a dividend without a
+    non-negative finite amount, two events of one kind on one day for one security).
+    Warnings: a split ratio beyond 1-for-1000 or 1000-for-1, a dividend of zero and a symbol
+    change that does not say the new symbol: unusual, kept and shown.
+    """
+    from equity_lake.lake import keys
+
+    def where(action: str) -> dict[str, str]:
+        return {"row_condition": f"action == {action!r}", "condition_parser": "pandas"}
+
+    low, high = SPLIT_RATIO_BOUNDS
+    expectations = [
+        *schema_expectations(
+            schemas.CORPORATE_ACTIONS, nullable=("ratio", "amount", "old_symbol", "new_symbol")
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="security_id", min_value=0, max_value=keys.MAX_SECURITY_ID - 1
+        ),
+        gxe.ExpectColumnValuesToBeInSet(column="action", value_set=list(ACTION_KINDS)),
+        gxe.ExpectColumnValuesToNotBeNull(column="ratio", **where("split")),
+        # finite: NaN counts as null, +inf falls outside the bound
+        gxe.ExpectColumnValuesToBeBetween(
+            column="ratio", min_value=0, strict_min=True, max_value=1e300, **where("split")
+        ),
+        gxe.ExpectColumnValuesToNotBeNull(column="amount", **where("dividend")),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="amount", min_value=0, max_value=1e300, **where("dividend")
+        ),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["security_id", "ex_date", "action"]),
+        warning(
+            gxe.ExpectColumnValuesToBeBetween(
+                column="ratio", min_value=low, max_value=high, **where("split")
+            )
+        ),
+        warning(
+            gxe.ExpectColumnValuesToBeBetween(
+                column="amount", min_value=0, strict_min=True, **where("dividend")
+            )
+        ),
+        warning(gxe.ExpectColumnValuesToNotBeNull(column="new_symbol", **where("symbol_change"))),
+    ]
+    return gx.ExpectationSuite(name=CORPORATE_ACTIONS_SUITE, expectations=expectations)

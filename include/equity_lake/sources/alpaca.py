@@ -349,6 +349,7 @@ class AlpacaDailySource:
     name = "alpaca"
     #: IEX-only data and halted or thinly traded names leave gaps: the gate accepts >= 90%
     complete = False
+    services: tuple[str, ...] = ("alpaca",)
 
     def __init__(self, client: AlpacaClient | None = None) -> None:
         self._client = client

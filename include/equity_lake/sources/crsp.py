@@ -491,6 +491,7 @@ class CrspDailySource:
     name = "crsp"
     #: CRSP omits securities without a price that day (halts, no quote): not every one has a bar
     complete = False
+    services: tuple[str, ...] = ("wrds",)
 
     def __init__(self, settings: Settings | None = None) -> None:
         self._settings = settings

@@ -18,6 +18,8 @@ class DailyBarSource(Protocol):
     name: str
     #: every listed security has a bar every session (the row-count gate is then exact)
     complete: bool
+    #: the settings (beyond the lake's) a task calling it receives: "alpaca", "wrds", "sec"
+    services: tuple[str, ...]
 
     def daily_bars(self, day: dt.date, universe: pa.Table) -> pa.Table:
         """Bars for ``universe`` (columns security_id, symbol) on ``day``, DAILY_TICKS columns."""
@@ -29,6 +31,7 @@ class SampleDailySource:
 
     name = "sample"
     complete = True
+    services: tuple[str, ...] = ()
 
     def daily_bars(self, day: dt.date, universe: pa.Table) -> pa.Table:
         ids = universe.column("security_id").to_pylist()
@@ -46,11 +49,20 @@ DAILY_SOURCES: dict[str, type] = {"sample": SampleDailySource, "alpaca": AlpacaD
 DAILY_SOURCES["crsp"] = CrspDailySource
 
 
-def daily_source(name: str) -> DailyBarSource:
-    """The daily-bar source called ``name``; unknown names fail listing the known ones."""
-    try:
-        return DAILY_SOURCES[name]()
-    except KeyError:
+def daily_source_services(name: str) -> tuple[str, ...]:
+    """The settings a task calling source ``name`` needs besides the lake's."""
+    _known(name)
+    return tuple(getattr(DAILY_SOURCES[name], "services", ()))
+
+
+def _known(name: str) -> None:
+    if name not in DAILY_SOURCES:
         raise ValueError(
             f"unknown daily source {name!r}; choose one of: {', '.join(sorted(DAILY_SOURCES))}"
-        ) from None
+        )
+
+
+def daily_source(name: str) -> DailyBarSource:
+    """The daily-bar source called ``name``; unknown names fail listing the known ones."""
+    _known(name)
+    return DAILY_SOURCES[name]()

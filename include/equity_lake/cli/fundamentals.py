@@ -1,10 +1,11 @@
-"""The fundamentals commands of the ``equity-lake`` CLI (wired in by ``equity_lake.cli``).
+"""``ingest fundamentals``, ``plan fundamentals``, ``show fundamentals|coverage`` and
+``validate --dataset fundamentals``.
 
 ``ingest fundamentals`` without ``--partition`` is a whole run (discover what was filed since
 the last run, fetch, gate, merge, record, advance the watermark); with ``--partition`` it is
 one planned chunk of a DAG run and ingests exactly ``--ciks``. ``--bulk`` backfills from the
 nightly companyfacts.zip instead. ``show fundamentals`` prints a concept's values per period as
-known on a date, as CSV.
+known on a date, as CSV; ``show coverage`` which concepts a company's facts answer.
 """
 
 from __future__ import annotations
@@ -13,36 +14,36 @@ import argparse
 import csv
 import datetime as dt
 import io
-import uuid
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from equity_lake.cli import args as cli_args
 from equity_lake.lake import keys
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from equity_lake.datasets.fundamentals import ChunkResult
     from equity_lake.lake.store import LakeStore
 
 
-def add_ingest_parser(ingest_commands: argparse._SubParsersAction) -> None:
-    p = ingest_commands.add_parser("fundamentals", help="EDGAR facts for a set of companies")
+def register(groups: dict[str, Any]) -> None:
+    p = groups["ingest"].add_parser("fundamentals", help="EDGAR facts for a set of companies")
     p.add_argument("--date", help="filing day the run covers, YYYY-MM-DD (default: today, UTC)")
     p.add_argument("--ciks", help="comma-separated CIKs (default: every company that filed)")
     p.add_argument("--since", help="first filing day to look at (default: after the last run)")
     p.add_argument("--bulk", action="store_true", help="backfill from companyfacts.zip")
     p.add_argument("--archive", help="a local companyfacts.zip for --bulk (default: download)")
-    p.add_argument("--chunk-size", type=int, default=None, help="companies per chunk")
+    p.add_argument(
+        "--chunk-size", type=cli_args.count(1, 1000, "--chunk-size"), default=None,
+        help="companies per chunk (default 25)",
+    )  # fmt: skip
     p.add_argument("--partition", help="a planned chunk's name: ingest exactly --ciks")
     p.add_argument("--run-id", help="names staging/quarantine keys (default: generated)")
+    p.set_defaults(handler=ingest)
 
-
-def add_show_parser(groups: argparse._SubParsersAction) -> None:
-    show = groups.add_parser("show", help="print stored data")
-    commands = show.add_subparsers(dest="command", required=True)
-    p = commands.add_parser("fundamentals", help="a concept per period as known on a date (CSV)")
+    show = groups["show"]
+    p = show.add_parser("fundamentals", help="a concept per period as known on a date (CSV)")
     p.add_argument("--cik", required=True)
     p.add_argument("--concept", required=True, help="e.g. revenue, net_income, total_assets")
     p.add_argument("--as-of", help="YYYY-MM-DD (default: today)")
@@ -50,40 +51,42 @@ def add_show_parser(groups: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--quarterly", action="store_true", help="discrete quarters, derived where not filed"
     )
-    p = commands.add_parser(
+    p.set_defaults(handler=show)
+    p = show.add_parser(
         "coverage", help="per canonical concept: plausible tags, values returned, gaps (CSV)"
     )
     p.add_argument("--cik", required=True)
     p.add_argument("--as-of", help="YYYY-MM-DD (default: today)")
+    p.set_defaults(handler=show_coverage)
+
+    cli_args.VALIDATORS["fundamentals"] = validate
 
 
-def ingest(store: LakeStore, args: argparse.Namespace) -> dict[str, object]:
+def ingest(args: argparse.Namespace) -> dict[str, Any]:
     from equity_lake.datasets import fundamentals
+    from equity_lake.lake.store import LakeStore
     from equity_lake.sources.sec import SecClient
 
-    day = _date(args.date) if args.date else dt.datetime.now(dt.UTC).date()
-    ciks = fundamentals.parse_ciks(args.ciks)
-    since = _date(args.since) if args.since else None
-    run_id = args.run_id or f"cli-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+    day = cli_args.date(args.date) if args.date else dt.datetime.now(dt.UTC).date()
+    ciks = cli_args.ciks(args.ciks)
+    since = cli_args.date(args.since, "--since") if args.since else None
+    run_id = cli_args.run_id(args.run_id)
+    partition = cli_args.partition(args.partition)
     if args.archive and not args.bulk:
-        raise ValueError("--archive is only read with --bulk")
-    if args.partition is not None:
-        keys.name(args.partition, "partition")
-        if not args.bulk and not ciks:
-            raise ValueError("--partition ingests exactly --ciks: give them")
+        raise cli_args.UsageError("--archive is only read with --bulk")
+    if partition is not None and not args.bulk and not ciks:
+        raise cli_args.UsageError("--partition ingests exactly --ciks: give them")
+    store = LakeStore()
     if args.bulk:
         result = _bulk(store, day, ciks, run_id, args.archive)
-        if args.partition is not None:
-            return fundamentals.result_dict(result)
-        return fundamentals.record_run(
-            store, day, run_id, [fundamentals.result_dict(result)], planned=["bulk"], ciks=ciks
-        )
+        if partition is not None:
+            return result
+        return fundamentals.record_run(store, day, run_id, [result], planned=["bulk"], ciks=ciks)
     with SecClient() as client:
-        if args.partition is not None:
-            result = fundamentals.ingest(
-                store, client, day, ciks or [], run_id=run_id, partition=args.partition
+        if partition is not None:
+            return fundamentals.ingest(
+                store, client, day, ciks or [], run_id=run_id, partition=partition
             )
-            return fundamentals.result_dict(result)
         return fundamentals.run(
             store,
             client,
@@ -101,14 +104,14 @@ def _bulk(
     ciks: list[str] | None,
     run_id: str,
     archive: str | None,
-) -> ChunkResult:
+) -> dict[str, Any]:
     """Backfill from a local archive, or from the nightly one (which needs the SEC client)."""
     from equity_lake.datasets import fundamentals
     from equity_lake.sources.sec import SecClient
 
     if archive:
         if not Path(archive).is_file():
-            raise FileNotFoundError(f"--archive {archive}: no such file")
+            raise cli_args.UsageError(f"--archive {archive}: no such file")
         return fundamentals.backfill(store, archive, day, ciks=ciks, run_id=run_id)
     with SecClient() as client:
         path = fundamentals.download_archive(client)
@@ -118,7 +121,7 @@ def _bulk(
         path.unlink(missing_ok=True)
 
 
-def validate(args: argparse.Namespace) -> dict[str, object]:
+def validate(args: argparse.Namespace) -> dict[str, Any]:
     """``validate --dataset fundamentals FILE [--date D]``: the suite on a file of facts.
 
     ``--date`` is the day no fact may be filed after (default: today); the companies are
@@ -127,14 +130,11 @@ def validate(args: argparse.Namespace) -> dict[str, object]:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from equity_lake.cli import CommandFailed
     from equity_lake.lake.schemas import FUNDAMENTALS, SchemaError, conform
     from equity_lake.quality.gate import validate_table
 
-    try:
-        table = pq.read_table(args.file)
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"cannot read {args.file} as Parquet: {exc}") from None
+    path = cli_args.parquet_file(args.file)
+    table = pq.read_table(path)
     try:
         table = conform(table, FUNDAMENTALS, args.file)
     except SchemaError:
@@ -146,12 +146,12 @@ def validate(args: argparse.Namespace) -> dict[str, object]:
                 ciks.append(keys.cik(value))
             except keys.InvalidIdentifier:
                 continue  # the suite reports it
-    as_of = _date(args.date) if args.date else dt.date.today()
+    as_of = cli_args.date(args.date) if args.date else dt.date.today()
     outcome = validate_table(
         "fundamentals", table, {"as_of": as_of, "ciks": ciks or ["0000000001"]}
     )
     if not outcome.success:
-        raise CommandFailed("\n".join([outcome.message(), *outcome.failures]))
+        raise cli_args.ValidationFailed("\n".join([outcome.message(), *outcome.failures]))
     return {
         "file": args.file,
         "dataset": "fundamentals",
@@ -161,13 +161,13 @@ def validate(args: argparse.Namespace) -> dict[str, object]:
     }
 
 
-def show(store: LakeStore, args: argparse.Namespace) -> str:
+def show(args: argparse.Namespace) -> str:
     """CSV of the concept per period as known on --as-of (default today)."""
     from equity_lake.fundamentals import concepts, pointintime, quarterly
 
     concept = concepts.get(args.concept).name
-    as_of = _date(args.as_of) if args.as_of else dt.date.today()
-    table = _stored_facts(store, args.cik)
+    as_of = cli_args.date(args.as_of, "--as-of") if args.as_of else dt.date.today()
+    table = _stored_facts(args.cik)
     if args.quarterly:
         result = quarterly.quarters_as_of(table, concept, as_of, unit=args.unit)
         extra = ["derived", "method"]
@@ -178,12 +178,12 @@ def show(store: LakeStore, args: argparse.Namespace) -> str:
     return _csv([*columns, "fallback", *extra], result.to_pylist())
 
 
-def show_coverage(store: LakeStore, args: argparse.Namespace) -> str:
+def show_coverage(args: argparse.Namespace) -> str:
     """CSV, one row per canonical concept: covered / gap / absent, and the tags behind it."""
     from equity_lake.fundamentals import coverage
 
-    as_of = _date(args.as_of) if args.as_of else dt.date.today()
-    report = coverage.report(_stored_facts(store, args.cik), as_of)
+    as_of = cli_args.date(args.as_of, "--as-of") if args.as_of else dt.date.today()
+    report = coverage.report(_stored_facts(args.cik), as_of)
     columns = [
         "concept",
         "status",
@@ -205,11 +205,17 @@ def show_coverage(store: LakeStore, args: argparse.Namespace) -> str:
     return _csv(columns, rows)
 
 
-def _stored_facts(store: LakeStore, cik_text: str) -> pa.Table:
-    cik = keys.cik(cik_text)
+def _stored_facts(cik_text: str) -> pa.Table:
+    from equity_lake.lake.store import LakeStore
+
+    try:
+        cik = keys.cik(cik_text)
+    except keys.InvalidIdentifier as exc:
+        raise cli_args.UsageError(f"--cik: {exc}") from None
+    store = LakeStore()
     table = store.read_table(keys.fundamentals(cik))
     if table is None:
-        raise LookupError(
+        raise cli_args.UsageError(
             f"no fundamentals stored for CIK {cik} in {store.config.uri}; "
             f"run: equity-lake ingest fundamentals --ciks {cik}"
         )
@@ -233,10 +239,3 @@ def _cell(value: object) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f"date {text!r} is not an ISO date (YYYY-MM-DD)") from None

@@ -1,0 +1,117 @@
+"""``equity-lake``: the one command a task runs, in-process, in a container, or by hand.
+
+The contract every runtime keeps (README, "The CLI"):
+
+- exit 0: success; the last line on stdout is the result as one JSON object, the same object
+  ``run`` returns in-process (a task's XCom);
+- exit 2: usage or bad input, one line on stderr saying what was wrong (never worth a retry);
+- exit 3: a partition failed its quality gate and was quarantined; stderr names the failed
+  expectations (never worth a retry);
+- exit 1: anything transient or unexpected (a source down, an S3 error, a crash): retry.
+
+One module per dataset registers its subcommands (``register(groups)``); dates, run ids, chunk
+specs, symbols and CIKs are parsed in ``cli/args.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, NoReturn
+
+from equity_lake.cli import args as cli_args
+from equity_lake.cli import corporate_actions, daily_ticks, fundamentals, master, quality
+from equity_lake.cli.args import UsageError, ValidationFailed
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_GATE = 3
+
+#: each registers its commands; order is the order of ``--help``
+COMMAND_MODULES = (master, daily_ticks, corporate_actions, fundamentals, quality)
+GROUPS = {
+    "master": "security master and trading calendar",
+    "plan": "print a run's partitions as JSON",
+    "ingest": "fetch, validate and publish a partition",
+    "show": "print stored data",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error on one line (exit 2) like every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"equity-lake: error: {self.prog}: {message}", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="equity-lake", description=__doc__.splitlines()[0])
+    top = p.add_subparsers(dest="group", required=True)
+    groups: dict[str, Any] = {"_top": top}
+    for name, help_text in GROUPS.items():
+        group = top.add_parser(name, help=help_text)
+        groups[name] = group.add_subparsers(dest="command", required=True)
+    for module in COMMAND_MODULES:
+        module.register(groups)
+    return p
+
+
+def run(argv: Sequence[str]) -> Any:
+    """Run a command and return its result; raises on failure (for in-process callers)."""
+    args = parser().parse_args(list(argv))
+    return args.handler(args)
+
+
+def exit_code(exc: BaseException) -> int:
+    """The exit code of a failure: 3 for a quality gate, 2 for bad input, else 1."""
+    from equity_lake.engine.wap import QualityGateFailed
+
+    if isinstance(exc, QualityGateFailed | ValidationFailed):
+        return EXIT_GATE
+    if isinstance(exc, UsageError | FileNotFoundError):
+        return EXIT_USAGE
+    if isinstance(exc, ValueError) and not _transient_value_error(exc):
+        return EXIT_USAGE
+    return EXIT_FAILED
+
+
+def _transient_value_error(exc: ValueError) -> bool:
+    """ValueErrors that are not bad input: undecodable bytes read from a source or the lake."""
+    import pyarrow as pa
+
+    return isinstance(exc, json.JSONDecodeError | UnicodeDecodeError | pa.ArrowException)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        result = run(sys.argv[1:] if argv is None else argv)
+    except SystemExit as exc:  # argparse: --help (0) or a usage error it already printed
+        return EXIT_OK if not exc.code else EXIT_USAGE
+    except Exception as exc:  # noqa: BLE001 - the contract is one line, never a traceback
+        if os.environ.get("EQUITY_LAKE_DEBUG"):
+            raise
+        code = exit_code(exc)
+        label = "error" if isinstance(exc, UsageError) else f"error: {type(exc).__name__}"
+        print(f"equity-lake: {label}: {_one_line(exc)}", file=sys.stderr)
+        return code
+    if isinstance(result, str):
+        print(result)
+    else:
+        print(json.dumps(result, sort_keys=True, default=str))
+    return EXIT_OK
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+__all__ = ["EXIT_FAILED", "EXIT_GATE", "EXIT_OK", "EXIT_USAGE", "cli_args", "main", "run"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

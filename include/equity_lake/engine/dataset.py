@@ -1,0 +1,149 @@
+"""What a dataset declares to the engine, once, and the registry that holds the declarations.
+
+A dataset is a module that builds one object satisfying :class:`Dataset` and registers it
+(``register(MyDataset())``), in the way ``quality/suites.py`` registers suites or dlt declares
+resources. The runner (``engine/runner.py``) does the rest for every dataset alike: plan the
+run's partitions, fetch each partition's units, conform them to the schema, gate each unit with
+the dataset's expectation suite, publish its rows into their target objects, and record the run.
+
+The gate's unit is the dataset's choice: a chunk of daily bars is gated whole (one unit per
+partition), a chunk of companies' facts one company at a time (one unit per company), so one
+company's problem never holds back another's facts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import pyarrow as pa
+
+from equity_lake.lake.store import LakeStore
+
+#: how a run's logical date maps onto the day it covers (read by the Airflow glue)
+RunDay = Literal["nyse_session", "filing_day"]
+#: the source settings a task may receive besides the lake's
+Service = Literal["alpaca", "wrds", "sec"]
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run of a dataset: the day it covers, its id, and its parameters."""
+
+    day: dt.date
+    run_id: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Partition:
+    """A unit of work of a run: what one mapped task (or one container) ingests."""
+
+    #: a slug, unique in the run: names its staging, quarantine and result objects
+    name: str
+    #: what the Airflow UI shows for the mapped instance
+    label: str
+    #: the CLI command that ingests it, whichever runtime runs it
+    argv: tuple[str, ...]
+    #: the source settings the task needs besides the lake's
+    services: tuple[Service, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "partition": self.name,
+            "label": self.label,
+            "argv": list(self.argv),
+            "services": list(self.services),
+        }
+
+
+@dataclass
+class Plan:
+    """A run's partitions, and what the planner found worth recording (e.g. a discovery)."""
+
+    partitions: list[Partition]
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """Fetched rows that are gated on their own, with the suite's parameters."""
+
+    #: the partition name of its validation result and quarantine object
+    name: str
+    table: pa.Table
+    params: dict[str, Any]
+    #: the entity a rejection is reported under (a CIK), or None: a rejection fails the task
+    entity: str | None = None
+
+
+class Dataset(Protocol):
+    """The declaration of a dataset: everything the engine needs to run it."""
+
+    #: the dataset's name: its CLI name, its suite's name, its key prefix in quality results
+    name: str
+    schema: pa.Schema
+    #: the columns that identify a row inside a target object (merge, not clobber)
+    key_columns: tuple[str, ...]
+    #: what a counted entity is called in results ("securities", "companies")
+    entities: str
+    #: what a row is called in results ("rows", "facts")
+    rows: str
+    run_day: RunDay
+
+    def services(self, params: Mapping[str, Any]) -> tuple[Service, ...]:
+        """The source settings a task of a run with ``params`` needs besides the lake's."""
+        ...
+
+    def plan(self, store: LakeStore, run: Run) -> Plan:
+        """The run's partitions (resolved universe, chunks, discovery)."""
+        ...
+
+    def fetch(self, store: LakeStore, run: Run, request: Any, missing: list[str]) -> Iterator[Unit]:
+        """The units of one partition (``request`` is what the CLI parsed for it); appends
+        entities the source does not know to ``missing``."""
+        ...
+
+    def targets(self, run: Run, table: pa.Table) -> Iterable[tuple[str, pa.Table]]:
+        """The objects a gated unit is merged into: (key, its rows)."""
+        ...
+
+    def batch_key(self, run: Run, unit: str) -> str:
+        """The key a unit is staged and quarantined under."""
+        ...
+
+    def recorded(
+        self, store: LakeStore, run: Run, summary: dict[str, Any], notes: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Dataset-specific bookkeeping once a run is counted (e.g. advance a watermark);
+        returns fields to add to the run's summary. ``notes`` are the plan's."""
+        ...
+
+
+_REGISTRY: dict[str, Dataset] = {}
+
+
+def register(dataset: Dataset) -> Dataset:
+    """Declare a dataset to the engine (once, at import of its module)."""
+    if dataset.name in _REGISTRY:
+        raise ValueError(f"dataset {dataset.name!r} is already registered")
+    _REGISTRY[dataset.name] = dataset
+    return dataset
+
+
+def get(name: str) -> Dataset:
+    """The registered dataset called ``name``; an unknown name lists the known ones.
+
+    Datasets register when their module is imported: ``equity_lake.datasets`` imports them all.
+    """
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(_REGISTRY)) or "none"
+        raise ValueError(f"unknown dataset {name!r} (known: {known})") from None
+
+
+def names() -> list[str]:
+    return sorted(_REGISTRY)

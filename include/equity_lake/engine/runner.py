@@ -1,0 +1,194 @@
+"""The one runner: plan, ingest and record for any registered dataset.
+
+``ingest`` does fetch -> conform -> audit -> publish for each unit of one partition and returns
+its result as one JSON-ready dict (what the CLI prints as its last line and what a task pushes
+as its XCom, whichever runtime ran it). ``record`` turns a run's partition results into the
+run's summary: which planned partitions did not succeed, which entities were rejected, and what
+was published.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+
+from equity_lake.engine import wap
+from equity_lake.engine.dataset import Dataset, Plan, Run
+from equity_lake.lake import keys
+from equity_lake.lake.schemas import conform
+from equity_lake.lake.store import LakeStore
+
+PUBLISH_THREADS = 16
+
+
+class EntitiesRejected(wap.QualityGateFailed):
+    """Some entities of a partition failed the gate (each quarantined); the others published."""
+
+    def __init__(self, dataset: Dataset, result: PartitionResult, problems: list[str]) -> None:
+        self.result = result
+        published = result.entities
+        rejected = len(result.rejected)
+        reasons = [f"{entity}: {why}" for entity, why in sorted(result.rejected.items())]
+        super().__init__(
+            f"{rejected} of {rejected + published} {dataset.entities} failed the {dataset.name} "
+            f"gate and were quarantined ({published} published): "
+            + " | ".join([*reasons, *problems])
+        )
+
+
+@dataclass
+class PartitionResult:
+    """What one partition published, in the dataset's words (see ``as_dict``)."""
+
+    dataset: str
+    day: str
+    partition: str
+    entities: int = 0
+    rows: int = 0
+    files_written: int = 0
+    files_unchanged: int = 0
+    missing: list[str] = field(default_factory=list)
+    #: entity -> failed expectations of severity warning (kept and published)
+    warnings: dict[str, list[str]] = field(default_factory=dict)
+    #: entity -> why it was rejected (quarantined)
+    rejected: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self, dataset: Dataset) -> dict[str, Any]:
+        return {
+            "dataset": self.dataset,
+            "day": self.day,
+            "partition": self.partition,
+            dataset.entities: self.entities,
+            dataset.rows: self.rows,
+            "files_written": self.files_written,
+            "files_unchanged": self.files_unchanged,
+            "missing": self.missing,
+            "warnings": self.warnings,
+            "rejected": self.rejected,
+            **self.extra,
+        }
+
+
+def plan(dataset: Dataset, store: LakeStore, run: Run) -> Plan:
+    """The run's partitions, each with the CLI command and the settings its task needs."""
+    return dataset.plan(store, run)
+
+
+def ingest(
+    dataset: Dataset,
+    store: LakeStore,
+    run: Run,
+    request: Any,
+    *,
+    partition: str,
+    extra: dict[str, Any] | None = None,
+    problems: list[str] | None = None,
+) -> dict[str, Any]:
+    """Fetch, conform, audit and publish every unit of one partition; its result as a dict.
+
+    A unit whose dataset reports rejections by entity is quarantined alone and the partition
+    fails afterwards (``EntitiesRejected``) naming each; any other gate failure fails at once
+    and publishes nothing of that unit. ``problems`` collects what ``fetch`` could not read.
+    """
+    result = PartitionResult(dataset.name, run.day.isoformat(), partition, extra=extra or {})
+    problems = problems if problems is not None else []
+    for unit in dataset.fetch(store, run, request, result.missing):
+        table = conform(unit.table, dataset.schema, f"{dataset.name} {unit.name}")
+        try:
+            audited = wap.audit(
+                store,
+                dataset=dataset.name,
+                batch_key=dataset.batch_key(run, unit.name),
+                table=table,
+                params=unit.params,
+                run_id=run.run_id,
+                day=run.day,
+                partition=unit.name,
+            )
+        except wap.QualityGateFailed as exc:
+            if unit.entity is None:
+                raise
+            result.rejected[unit.entity] = str(exc)
+            continue
+        targets = list(dataset.targets(run, table))
+        written = publish(dataset, store, targets)
+        store.delete(audited.staged_key)
+        if audited.warnings:
+            result.warnings[unit.entity or unit.name] = list(audited.warnings)
+        result.entities += len(targets)
+        result.rows += table.num_rows
+        result.files_written += written
+        result.files_unchanged += len(targets) - written
+    if result.rejected:
+        _keep_partial(dataset, store, run, result)
+        raise EntitiesRejected(dataset, result, problems)
+    return result.as_dict(dataset)
+
+
+def publish(dataset: Dataset, store: LakeStore, targets: list[tuple[str, pa.Table]]) -> int:
+    """Merge each target's rows into its object; how many objects changed."""
+
+    def one(target: tuple[str, pa.Table]) -> bool:
+        key, rows = target
+        return wap.publish_merge(store, key, rows, dataset.key_columns)
+
+    if len(targets) == 1:
+        return int(one(targets[0]))
+    with ThreadPoolExecutor(max_workers=PUBLISH_THREADS) as pool:
+        return sum(pool.map(one, targets))
+
+
+def _keep_partial(dataset: Dataset, store: LakeStore, run: Run, result: PartitionResult) -> None:
+    """A failing partition's own account, for ``record`` (a failed task has no XCom)."""
+    key = keys.chunk_result(dataset.name, run.day, result.partition)
+    store.write_json(key, {**result.as_dict(dataset), "run_id": run.run_id})
+
+
+def record(
+    dataset: Dataset,
+    store: LakeStore,
+    run: Run,
+    results: list[dict[str, Any]],
+    *,
+    planned: list[str],
+    notes: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The run's summary: counts, planned partitions that did not succeed, rejected entities.
+
+    A partition that failed after publishing part of its entities left its own account
+    (``keys.chunk_result``) for this run; it counts here, and still counts as failed.
+    """
+    done = {str(r.get("partition")) for r in results}
+    failed = [p for p in planned if p not in done]
+    partial = [store.read_json(keys.chunk_result(dataset.name, run.day, p)) for p in failed]
+    ours = [r for r in partial if isinstance(r, dict) and r.get("run_id") == run.run_id]
+    counted = [*results, *ours]
+    summary: dict[str, Any] = {
+        "dataset": dataset.name,
+        "day": run.day.isoformat(),
+        "run_id": run.run_id,
+        "chunks": len(planned),
+        dataset.entities: sum(int(r.get(dataset.entities, 0)) for r in counted),
+        dataset.rows: sum(int(r.get(dataset.rows, 0)) for r in counted),
+        "files_written": sum(int(r.get("files_written", 0)) for r in counted),
+        "files_unchanged": sum(int(r.get("files_unchanged", 0)) for r in counted),
+        "missing": sorted({m for r in counted for m in r.get("missing") or []}),
+        "failed_partitions": failed,
+        "rejected": {e: why for r in counted for e, why in (r.get("rejected") or {}).items()},
+        "warnings": {e: w for r in counted for e, w in (r.get("warnings") or {}).items()},
+    }
+    summary.update(dataset.recorded(store, run, summary, notes or {}))
+    store.write_json(keys.run_summary(dataset.name, run.day), summary)
+    return summary
+
+
+def run_id_for_cli() -> str:
+    """A run id for a command typed by hand (a DAG passes its own)."""
+    import uuid
+
+    return f"cli-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"

@@ -1,0 +1,166 @@
+"""The engine's Airflow tasks, the same for every dataset: plan, record, announce.
+
+A DAG file wires them around the runtime's mapped ingest task (``runtime.ingest_task``)::
+
+    plan = plan_task("daily-ticks")()
+    ingested = ingest_task("ingest_chunk", pool=pools.MARKET_DATA).expand(chunk=plan["partitions"])
+    record_task("daily-ticks", outlets=[DAILY_TICKS])(plan["partitions"], plan["notes"], ingested)
+
+Task bodies import the library only when they run, so parsing a DAG never pays for pandas,
+pyarrow or Great Expectations.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from airflow.sdk import task
+
+from equity_lake_airflow.lake_env import applied, task_environment
+
+
+def filing_day_from_context(context: Mapping[str, Any]) -> dt.date:
+    """The EDGAR filing day a run covers: the UTC day before its data interval ends.
+
+    The 09:00 UTC run of D+1 covers day D, whose filings EDGAR has disseminated and
+    processed overnight. A run without a logical date uses its ``run_after`` the same way.
+    """
+    end = context.get("data_interval_end")
+    if end is None:
+        end = getattr(context.get("dag_run"), "run_after", None)
+    if end is None:
+        raise ValueError("the context has neither data_interval_end nor dag_run.run_after")
+    return (end.astimezone(dt.UTC) - dt.timedelta(days=1)).date()
+
+
+def _nyse_session(context: Mapping[str, Any]) -> dt.date:
+    from nyse_timetable import trading_date_from_context
+
+    return trading_date_from_context(context)
+
+
+#: a dataset's ``run_day`` -> how the run's data interval maps onto the day it covers
+RUN_DAYS: dict[str, Callable[[Mapping[str, Any]], dt.date]] = {
+    "nyse_session": _nyse_session,
+    "filing_day": filing_day_from_context,
+}
+
+
+def run_of(dataset: Any, context: Mapping[str, Any]) -> Any:
+    """The library's ``Run`` of this DAG run: its day (from the data interval, never now()),
+    its id and its params."""
+    from equity_lake.engine.dataset import Run
+
+    day = RUN_DAYS[dataset.run_day](context)
+    return Run(day, context["run_id"], dict(context["params"]))
+
+
+def _dataset(name: str) -> Any:
+    from equity_lake import datasets
+
+    return datasets.get(name)
+
+
+def plan_task(dataset: str, **task_kwargs: Any) -> Any:
+    """The task that resolves the run's partitions: ``partitions`` (what ingest is mapped
+    over) and ``notes`` (what the planner found, for the record)."""
+
+    @task(task_id="plan_chunks", multiple_outputs=True, **task_kwargs)
+    def plan_chunks(**context: Any) -> dict[str, Any]:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from equity_lake.engine import runner
+        from equity_lake.lake.store import LakeStore
+
+        spec = _dataset(dataset)
+        try:
+            run = run_of(spec, context)
+            with applied(task_environment(spec.services(run.params))):
+                found = runner.plan(spec, LakeStore(), run)
+        except ValueError as exc:  # bad params or settings: retrying cannot help
+            raise AirflowFailException(str(exc)) from exc
+        return {"partitions": [p.as_dict() for p in found.partitions], "notes": found.notes}
+
+    return plan_chunks
+
+
+def record_task(dataset: str, **task_kwargs: Any) -> Any:
+    """The task that records a run: counts, failed partitions and rejected entities, the Data
+    Docs site; it fails naming what failed, and otherwise fills its outlets' event extras."""
+
+    @task(task_id="record_run", trigger_rule="all_done", **task_kwargs)
+    def record_run(
+        partitions: list[dict[str, Any]],
+        notes: dict[str, Any],
+        results: Any,
+        **context: Any,
+    ) -> dict[str, Any]:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from equity_lake import runs
+        from equity_lake.engine import runner
+        from equity_lake.lake.store import LakeStore
+
+        spec = _dataset(dataset)
+        run = run_of(spec, context)
+        chunks = [r for r in mapped_values(results) if isinstance(r, dict)]
+        planned = [p["partition"] for p in partitions or []]
+        with applied(task_environment()):
+            store = LakeStore()
+            summary = runner.record(spec, store, run, chunks, planned=planned, notes=notes)
+            summary["data_docs"] = runs.publish_data_docs(store)
+        if summary["failed_partitions"]:
+            raise AirflowFailException(failure_message(summary, len(planned)))
+        for asset in context["task"].outlets:
+            context["outlet_events"][asset].extra = {
+                "day": summary["day"],
+                spec.entities: summary[spec.entities],
+                spec.rows: summary[spec.rows],
+                "files_written": summary["files_written"],
+            }
+        return summary
+
+    return record_run
+
+
+def announce_task(asset: Any) -> Any:
+    """Emit ``asset`` only when the run published something (downstream DAGs wake for news)."""
+
+    @task(task_id="announce", outlets=[asset])
+    def announce(summary: dict[str, Any], **context: Any) -> dict[str, Any]:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        if not summary or not summary.get("files_written"):
+            raise AirflowSkipException("nothing new was published: no asset event")
+        extra = {k: v for k, v in summary.items() if k in ("day", "files_written")}
+        context["outlet_events"][asset].extra = extra
+        return extra
+
+    return announce
+
+
+def failure_message(summary: Mapping[str, Any], planned: int) -> str:
+    """One line: which partitions failed, and which entities the gate rejected and why."""
+    failed = summary["failed_partitions"]
+    text = (
+        f"{len(failed)} of {planned} chunks failed for {summary['day']}: {', '.join(failed)}"
+        f"; nothing of them is recorded as done"
+    )
+    rejected = summary.get("rejected") or {}
+    if rejected:
+        named = "; ".join(f"{entity} rejected: {why}" for entity, why in sorted(rejected.items()))
+        text += f"; {len(rejected)} rejected by the gate: {named}"
+    return text
+
+
+def mapped_values(results: Any) -> list[Any]:
+    """The XComs of the mapped instances that succeeded (a failed one pushed none)."""
+    if results is None:
+        return []
+    try:
+        count = len(results)
+    except TypeError:
+        return list(results or [])
+    return [results[i] for i in range(count)]
