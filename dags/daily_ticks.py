@@ -54,8 +54,8 @@ SYMBOL_PATTERN = r"^[A-Za-z][A-Za-z0-9]{0,9}([.\-/][A-Za-z0-9]{1,4})?$"
 def daily_ticks():
     plan = plan_task("daily-ticks")()
     # one pool for every source's calls (a pool cannot follow a run param); see README
-    ingested = ingest_task("ingest_chunk", pool=pools.MARKET_DATA).expand(chunk=plan["partitions"])
-    record_task("daily-ticks", outlets=[DAILY_TICKS])(plan["partitions"], plan["notes"], ingested)
+    ingested = ingest_task("ingest_chunk", pool=pools.MARKET_DATA).expand(chunk=plan)
+    record_task("daily-ticks", outlets=[DAILY_TICKS])(plan, plan["notes"], ingested)
 
 
 daily_ticks()

@@ -61,8 +61,8 @@ from equity_lake_airflow.runtime import ingest_task
 )
 def edgar_fundamentals():
     plan = plan_task("fundamentals", pool=pools.SEC)()
-    ingested = ingest_task("ingest_chunk", pool=pools.SEC).expand(chunk=plan["partitions"])
-    summary = record_task("fundamentals")(plan["partitions"], plan["notes"], ingested)
+    ingested = ingest_task("ingest_chunk", pool=pools.SEC).expand(chunk=plan)
+    summary = record_task("fundamentals")(plan, plan["notes"], ingested)
     announce_task(FUNDAMENTALS)(summary)
 
 

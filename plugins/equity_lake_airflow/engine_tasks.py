@@ -3,8 +3,8 @@
 A DAG file wires them around the runtime's mapped ingest task (``runtime.ingest_task``)::
 
     plan = plan_task("daily-ticks")()
-    ingested = ingest_task("ingest_chunk", pool=pools.MARKET_DATA).expand(chunk=plan["partitions"])
-    record_task("daily-ticks", outlets=[DAILY_TICKS])(plan["partitions"], plan["notes"], ingested)
+    ingested = ingest_task("ingest_chunk", pool=pools.MARKET_DATA).expand(chunk=plan)
+    record_task("daily-ticks", outlets=[DAILY_TICKS])(plan, plan["notes"], ingested)
 
 Task bodies import the library only when they run, so parsing a DAG never pays for pandas,
 pyarrow or Great Expectations.
@@ -64,11 +64,11 @@ def _dataset(name: str) -> Any:
 
 
 def plan_task(dataset: str, **task_kwargs: Any) -> Any:
-    """The task that resolves the run's partitions: ``partitions`` (what ingest is mapped
-    over) and ``notes`` (what the planner found, for the record)."""
+    """The task that resolves the run's partitions: its value is the list ingest is mapped
+    over; its ``notes`` XCom is what the planner found, for the record (``plan["notes"]``)."""
 
-    @task(task_id="plan_chunks", multiple_outputs=True, **task_kwargs)
-    def plan_chunks(**context: Any) -> dict[str, Any]:
+    @task(task_id="plan_chunks", **task_kwargs)
+    def plan_chunks(**context: Any) -> list[dict[str, Any]]:
         from airflow.sdk.exceptions import AirflowFailException
 
         from equity_lake.engine import runner
@@ -81,7 +81,8 @@ def plan_task(dataset: str, **task_kwargs: Any) -> Any:
                 found = runner.plan(spec, LakeStore(), run)
         except ValueError as exc:  # bad params or settings: retrying cannot help
             raise AirflowFailException(str(exc)) from exc
-        return {"partitions": [p.as_dict() for p in found.partitions], "notes": found.notes}
+        context["ti"].xcom_push(key="notes", value=found.notes)
+        return [p.as_dict() for p in found.partitions]
 
     return plan_chunks
 
@@ -134,7 +135,8 @@ def announce_task(asset: Any) -> Any:
 
         if not summary or not summary.get("files_written"):
             raise AirflowSkipException("nothing new was published: no asset event")
-        extra = {k: v for k, v in summary.items() if k in ("day", "files_written")}
+        spec = _dataset(summary["dataset"])
+        extra = {k: summary[k] for k in ("day", spec.entities, "files_written")}
         context["outlet_events"][asset].extra = extra
         return extra
 

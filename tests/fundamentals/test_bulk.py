@@ -9,6 +9,7 @@ import pytest
 
 from equity_lake import cli
 from equity_lake.datasets import fundamentals
+from equity_lake.engine import runner
 from equity_lake.fundamentals.bulk import ArchiveError, iter_companyfacts
 from equity_lake.fundamentals.normalize import known_by
 from equity_lake.lake import keys
@@ -39,7 +40,7 @@ def test_entries_are_read_one_company_at_a_time_in_archive_order(archive):
 def test_the_backfill_publishes_every_company_gated_on_its_own(local_env, archive):
     store = LakeStore()
     result = fundamentals.backfill(store, archive, DAY, run_id="bulk-test")
-    assert (result.companies, result.files_written) == (3, 3)
+    assert (result["companies"], result["files_written"]) == (3, 3)
     for cik in (APPLE, ALPHABET, SNOWFLAKE):
         assert (
             store.read_table(keys.fundamentals(cik)).num_rows == known_by(facts(cik), DAY).num_rows
@@ -50,7 +51,7 @@ def test_the_backfill_publishes_every_company_gated_on_its_own(local_env, archiv
         f"bulk-cik{cik}.json" for cik in sorted((APPLE, ALPHABET, SNOWFLAKE))
     ]
     again = fundamentals.backfill(store, archive, DAY, run_id="bulk-again")
-    assert (again.companies, again.files_written, again.files_unchanged) == (3, 0, 3)
+    assert (again["companies"], again["files_written"], again["files_unchanged"]) == (3, 0, 3)
 
 
 def test_a_bad_entry_is_reported_after_the_others_are_published(local_env, tmp_path, archive):
@@ -91,7 +92,7 @@ def test_a_broken_company_is_quarantined_alone_and_named(local_env, tmp_path):
         zf.writestr("CIK0000000042.json", broken_company())
         zf.writestr(f"CIK{ALPHABET}.json", with_subsequent_event(ALPHABET))
     store = LakeStore()
-    with pytest.raises(fundamentals.CompaniesRejected) as failed:
+    with pytest.raises(runner.EntitiesRejected) as failed:
         fundamentals.backfill(store, path, DAY, run_id="bulk-one-broken")
     message = str(failed.value)
     assert message.startswith("1 of 3 companies failed the fundamentals gate")
@@ -111,7 +112,7 @@ def test_a_broken_company_is_quarantined_alone_and_named(local_env, tmp_path):
     assert list(result.rejected) == ["0000000042"]
     assert list(result.warnings) == [ALPHABET]
     assert "(filed >= end): 1 of" in result.warnings[ALPHABET][0]
-    assert (result.companies, result.files_written) == (2, 2)
+    assert (result.entities, result.files_written) == (2, 2)
     # the broken company sits in quarantine beside its validation result
     quarantined = store.list("data/quarantine/bulk-one-broken")
     assert sorted(k.rsplit("/", 1)[-1] for k in quarantined) == [

@@ -86,14 +86,14 @@ def test_show_quarterly_marks_derived_quarters(apple_in_lake):
     ],
 )
 def test_show_refuses_bad_input_with_one_line(local_env, capsys, argv, message):
-    assert cli.main(["show", "fundamentals", *argv]) == 1
+    assert cli.main(["show", "fundamentals", *argv]) == cli.EXIT_USAGE
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
 
 
 def test_ingest_refuses_to_start_without_a_user_agent(local_env, standin, monkeypatch, capsys):
     monkeypatch.delenv("SEC_USER_AGENT")
-    assert cli.main(["ingest", "fundamentals", "--ciks", APPLE]) == 1
+    assert cli.main(["ingest", "fundamentals", "--ciks", APPLE]) == cli.EXIT_USAGE
     err = capsys.readouterr().err
     assert "SEC EDGAR requires a User-Agent naming you and a contact e-mail" in err
     assert standin.paths() == []
@@ -122,7 +122,7 @@ def test_validate_runs_the_fundamentals_suite_on_a_file(local_env, tmp_path, cap
     values[0] = float("inf")
     bad = good.set_column(good.schema.get_field_index("value"), "value", pa.array(values))
     pq.write_table(bad, tmp_path / "bad.parquet")
-    assert cli.main([*argv, str(tmp_path / "bad.parquet")]) == 1
+    assert cli.main([*argv, str(tmp_path / "bad.parquet")]) == cli.EXIT_GATE
     assert "value <= 1e+300): 1 of" in capsys.readouterr().err
 
 
@@ -140,3 +140,21 @@ def test_show_coverage_lists_every_concept_with_the_tags_behind_it(apple_in_lake
     }
     assert rows["inventory"]["status"] == "covered"
     assert [r["concept"] for r in rows.values() if r["status"] == "gap"] == []
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--ciks", APPLE, "--chunk-size", "0"], "--chunk-size 0 must be between 1 and 1000"),
+        (["--ciks", ""], "--ciks is empty"),
+        (["--ciks", "x1"], "CIK 'x1' must be at most 10 digits"),
+        (["--ciks", APPLE, "--date", "2024-02-30"], "not an ISO date"),
+        (["--archive", "nowhere.zip"], "--archive is only read with --bulk"),
+        (["--bulk", "--archive", "nowhere.zip"], "--archive nowhere.zip: no such file"),
+        (["--partition", "chunk-1"], "--partition ingests exactly --ciks"),
+    ],
+)
+def test_ingest_refuses_bad_input_with_one_line_and_exit_2(local_env, capsys, argv, message):
+    assert cli.main(["ingest", "fundamentals", *argv]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1, err

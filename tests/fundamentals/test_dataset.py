@@ -9,13 +9,13 @@ import pyarrow.compute as pc
 import pytest
 
 from equity_lake.datasets import fundamentals
-from equity_lake.edgar_standin import EdgarStandIn
-from equity_lake.engine import wap
+from equity_lake.engine import runner, wap
 from equity_lake.fundamentals.normalize import known_by
 from equity_lake.lake import keys
 from equity_lake.lake.store import LakeStore
 from equity_lake.sources.http import SourceError
 from equity_lake.sources.sec import SecClient
+from standins.edgar import EdgarStandIn
 from tests.fundamentals.conftest import ALPHABET, APPLE, SEC, SNOWFLAKE, facts, raw
 
 D = dt.date
@@ -54,7 +54,7 @@ def test_first_run_of_a_list_fetches_each_company_and_a_second_run_stores_nothin
     assert sorted(key_rows(apple), key=str) == sorted(key_rows(expected), key=str)
     before = stored(lake)
 
-    standin.clear()
+    standin.reset()
     again = fundamentals.run(lake, client, day, ciks=[APPLE, SNOWFLAKE], run_id="run-2")
     assert again["files_written"] == 0 and stored(lake) == before
     assert standin.paths() == []  # already covered through the day: nothing to ask EDGAR
@@ -76,7 +76,7 @@ def test_the_market_run_discovers_the_days_filers_from_the_daily_index(lake, cli
     assert set(before) == {keys.fundamentals(APPLE), keys.fundamentals(ALPHABET)}
 
     # the next run starts after the watermark: Saturday and Sunday are skipped
-    standin.clear()
+    standin.reset()
     monday = fundamentals.run(lake, client, D(2024, 11, 4), run_id="m-2")
     assert monday["discovery"]["since"] == "2024-11-02" and monday["discovery"]["due"] == []
     assert standin.paths() == ["/Archives/edgar/daily-index/2024/QTR4/master.20241104.idx"]
@@ -114,7 +114,7 @@ def test_a_run_that_fails_midway_leaves_every_stored_file_and_the_watermark_as_t
     fundamentals.run(lake, client, D(2024, 10, 31), ciks=[APPLE, ALPHABET], run_id="f-1")
     before, state = stored(lake), lake.read_json(keys.FUNDAMENTALS_STATE)
     # Apple is fetched, then EDGAR fails on Alphabet beyond every retry
-    standin.inject(f"/api/xbrl/companyfacts/CIK{ALPHABET}.json", *[503] * 5)
+    standin.fail(f"/api/xbrl/companyfacts/CIK{ALPHABET}.json", *[503] * 5)
     with pytest.raises(SourceError, match="failed after 5 attempts: HTTP 503"):
         fundamentals.run(
             lake, client, D(2024, 11, 1), ciks=[APPLE, ALPHABET], since=D(2024, 10, 1), run_id="f"
@@ -141,7 +141,7 @@ def test_a_company_failing_its_suite_is_quarantined_alone_and_the_others_publish
         for name, value in server.env().items():
             monkeypatch.setenv(name, value)
         monkeypatch.setenv("SEC_USER_AGENT", "equity-lake tests tests@example.com")
-        with SecClient() as sec, pytest.raises(fundamentals.CompaniesRejected) as failed:
+        with SecClient() as sec, pytest.raises(runner.EntitiesRejected) as failed:
             fundamentals.ingest(
                 lake,
                 sec,

@@ -25,7 +25,9 @@ def test_the_connection_is_exported_and_the_pool_shares_the_rate(monkeypatch):
         "SEC_WWW_URL": "https://www.sec.gov",
         "SEC_RATE_SHARERS": str(POOL_SLOTS),
     }
-    assert {k: v for k, v in lake_env.lake_environment().items() if k in env} == env
+    # only a task of a dataset that calls EDGAR receives them
+    assert {k: v for k, v in lake_env.task_environment(["sec"]).items() if k in env} == env
+    assert not set(lake_env.task_environment(["alpaca", "wrds"])) & set(env)
     assert SecSettings.from_env(env).requests_per_second == 10 / POOL_SLOTS
 
 

@@ -33,7 +33,9 @@ def test_the_connection_is_exported_and_its_password_masked(monkeypatch):
         "CRSP_FORMAT": "siz",
         "CRSP_LIBRARY": "crsp_a_stock",
     }
-    assert {k: v for k, v in lake_env.lake_environment().items() if k in env} == env
+    # only a task whose source is crsp receives them
+    assert {k: v for k, v in lake_env.task_environment(["wrds"]).items() if k in env} == env
+    assert not set(lake_env.task_environment(["alpaca", "sec"])) & set(env)
 
     from airflow.sdk._shared.secrets_masker import redact
 

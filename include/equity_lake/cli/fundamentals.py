@@ -42,8 +42,8 @@ def register(groups: dict[str, Any]) -> None:
     p.add_argument("--run-id", help="names staging/quarantine keys (default: generated)")
     p.set_defaults(handler=ingest)
 
-    show = groups["show"]
-    p = show.add_parser("fundamentals", help="a concept per period as known on a date (CSV)")
+    shows = groups["show"]
+    p = shows.add_parser("fundamentals", help="a concept per period as known on a date (CSV)")
     p.add_argument("--cik", required=True)
     p.add_argument("--concept", required=True, help="e.g. revenue, net_income, total_assets")
     p.add_argument("--as-of", help="YYYY-MM-DD (default: today)")
@@ -52,7 +52,7 @@ def register(groups: dict[str, Any]) -> None:
         "--quarterly", action="store_true", help="discrete quarters, derived where not filed"
     )
     p.set_defaults(handler=show)
-    p = show.add_parser(
+    p = shows.add_parser(
         "coverage", help="per canonical concept: plausible tags, values returned, gaps (CSV)"
     )
     p.add_argument("--cik", required=True)

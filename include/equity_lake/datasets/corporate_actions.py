@@ -2,14 +2,15 @@
 
 Events are fetched for the symbols the security master lists over the window, mapped to the
 lake's rows (split ratio, dividend amount, symbol change) and attached to the security that
-held the symbol on the event's date. Each security's file is merged on (ex_date, action), so a
-re-run changes nothing and events that other runs (or the master build) stored are kept.
+held the symbol on the event's date. They are published as the master build publishes its own
+(``master_build.publish_actions``): the window's batch is audited by the corporate-actions suite
+(a failing batch publishes nothing and is quarantined), then each security's file is merged on
+(ex_date, action), so a re-run changes nothing and events other runs stored are kept.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -21,9 +22,9 @@ from equity_lake.lake import keys
 from equity_lake.lake.schemas import CORPORATE_ACTIONS
 from equity_lake.lake.store import LakeStore
 from equity_lake.master import SecurityMaster
+from equity_lake.master_build import publish_actions, quality_warnings
 from equity_lake.sources.alpaca import ActionRow, AlpacaClient, action_rows, client_from_env
 
-KEY_COLUMNS = ("ex_date", "action")
 SOURCES = ("alpaca",)
 #: how many unresolved events a result lists by name
 SHOW_UNRESOLVED = 20
@@ -113,18 +114,6 @@ def resolve(rows: list[ActionRow], master: SecurityMaster) -> Resolved:
     return Resolved(table=table, unresolved=unresolved)
 
 
-def publish(store: LakeStore, table: pa.Table) -> int:
-    """Merge each security's events into its actions file; returns how many files changed."""
-    groups: dict[int, list[int]] = defaultdict(list)
-    for i, sid in enumerate(table.column("security_id").to_pylist()):
-        groups[sid].append(i)
-    written = 0
-    for sid, rows in groups.items():
-        part = table.take(pa.array(rows))
-        written += wap.publish_merge(store, keys.corporate_actions(sid), part, KEY_COLUMNS)
-    return written
-
-
 def ingest(
     store: LakeStore,
     start: dt.date,
@@ -133,8 +122,11 @@ def ingest(
     source: str = "alpaca",
     symbols: list[str] | None = None,
     client: AlpacaClient | None = None,
+    run_id: str | None = None,
 ) -> dict[str, object]:
-    """Fetch ``source``'s events in ``[start, end]`` for the master's symbols and merge them."""
+    """Fetch ``source``'s events in ``[start, end]`` for the master's symbols, audit them and
+    merge them in; ``run_id`` names the staging and quarantine objects (default: a fresh one).
+    """
     if source not in SOURCES:
         raise ValueError(
             f"unknown corporate-actions source {source!r}; choose one of: {', '.join(SOURCES)}"
@@ -146,7 +138,13 @@ def ingest(
     client = client or client_from_env()
     rows = action_rows(client.corporate_actions(wanted, start, end))
     resolved = resolve(rows, master)
-    written = publish(store, resolved.table)
+    published = publish_actions(
+        store,
+        resolved.table,
+        run_id=run_id or wap.new_run_id(f"actions-{source}"),
+        day=end,
+        partition=f"{source}-{start:%Y%m%d}-{end:%Y%m%d}",
+    )
     return {
         "source": source,
         "start": start.isoformat(),
@@ -154,7 +152,8 @@ def ingest(
         "symbols": len(wanted),
         "events": resolved.table.num_rows,
         "securities": len(set(resolved.table.column("security_id").to_pylist())),
-        "files_written": written,
+        "files_written": published.files_written,
+        **quality_warnings(published.warnings),
         "unresolved": len(resolved.unresolved),
         "unresolved_examples": [
             f"{r.action} {r.symbol} {r.ex_date}" for r in resolved.unresolved[:SHOW_UNRESOLVED]

@@ -173,6 +173,7 @@ class DailyTicks:
     schema = DAILY_TICKS
     key_columns = KEY_COLUMNS
     entities = "securities"
+    entity_label = "security"
     rows = "rows"
     run_day = "nyse_session"
 

@@ -258,6 +258,7 @@ class Fundamentals:
     schema = FUNDAMENTALS
     key_columns = KEY_COLUMNS
     entities = "companies"
+    entity_label = "CIK"
     rows = "facts"
     run_day = "filing_day"
 

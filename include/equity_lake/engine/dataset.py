@@ -89,6 +89,8 @@ class Dataset(Protocol):
     key_columns: tuple[str, ...]
     #: what a counted entity is called in results ("securities", "companies")
     entities: str
+    #: what names one rejected entity in messages ("CIK" -> "CIK 0000320193: ...")
+    entity_label: str
     #: what a row is called in results ("rows", "facts")
     rows: str
     run_day: RunDay

@@ -32,7 +32,10 @@ class EntitiesRejected(wap.QualityGateFailed):
         self.result = result
         published = result.entities
         rejected = len(result.rejected)
-        reasons = [f"{entity}: {why}" for entity, why in sorted(result.rejected.items())]
+        reasons = [
+            f"{dataset.entity_label} {entity}: {why}"
+            for entity, why in sorted(result.rejected.items())
+        ]
         super().__init__(
             f"{rejected} of {rejected + published} {dataset.entities} failed the {dataset.name} "
             f"gate and were quarantined ({published} published): "
