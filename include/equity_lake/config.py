@@ -21,6 +21,19 @@ class ConfigError(ValueError):
     """The lake configuration is unusable; the message names the setting."""
 
 
+#: set by the task image; Kubernetes and ECS announce themselves
+CONTAINER_MARKERS = (
+    "EQUITY_LAKE_IN_CONTAINER",
+    "KUBERNETES_SERVICE_HOST",
+    "ECS_CONTAINER_METADATA_URI_V4",
+)
+
+
+def in_container(env: dict[str, str]) -> bool:
+    """Whether the CLI runs as a task container (where a local default lake is lost)."""
+    return any(env.get(marker) not in (None, "", "0") for marker in CONTAINER_MARKERS)
+
+
 def default_lake_uri() -> str:
     """``lake/`` at the repository root (or the working directory for an installed package)."""
     root = REPO_ROOT if (REPO_ROOT / "pyproject.toml").exists() else Path.cwd()
@@ -53,6 +66,11 @@ class LakeConfig:
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> LakeConfig:
         env = dict(os.environ if env is None else env)
+        if not env.get("LAKE_URI") and in_container(env):
+            raise ConfigError(
+                "LAKE_URI is not set: in a container the default folder would vanish with it; "
+                "set LAKE_URI (s3://bucket or a mounted file:///path)"
+            )
         uri = env.get("LAKE_URI") or default_lake_uri()
         parsed = urlparse(uri)
         if parsed.scheme not in ("file", "s3"):
