@@ -103,6 +103,20 @@ def partition(text: str | None) -> str | None:
         raise UsageError(f"--partition: {exc}") from None
 
 
+def table_to_validate(text: str, schema: Any) -> Any:
+    """The Parquet file ``text`` as a table, conformed to ``schema`` where it can be (the
+    suite names schema problems itself)."""
+    import pyarrow.parquet as pq
+
+    from equity_lake.lake.schemas import SchemaError, conform
+
+    table = pq.read_table(parquet_file(text))
+    try:
+        return conform(table, schema, text)
+    except SchemaError:
+        return table
+
+
 def parquet_file(text: str) -> Path:
     """A file to validate: it must exist and be a Parquet file (not a folder)."""
     path = Path(text)

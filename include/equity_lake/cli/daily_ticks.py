@@ -70,18 +70,11 @@ def plan(args: argparse.Namespace) -> dict[str, Any]:
 def validate(args: argparse.Namespace) -> dict[str, Any]:
     """The daily-ticks suite on any file of the dataset: a chunk as staged, or a published
     monthly file (several days: each day is one trading date of the suite)."""
-    import pyarrow.parquet as pq
-
     from equity_lake import calendar
-    from equity_lake.lake.schemas import DAILY_TICKS, SchemaError, conform
+    from equity_lake.lake.schemas import DAILY_TICKS
     from equity_lake.quality.gate import validate_table
 
-    path = cli_args.parquet_file(args.file)
-    table = pq.read_table(path)
-    try:
-        table = conform(table, DAILY_TICKS, args.file)
-    except SchemaError:
-        pass  # the suite names schema problems itself
+    table = cli_args.table_to_validate(args.file, DAILY_TICKS)
     stamps = table.column("timestamp").to_pylist() if "timestamp" in table.column_names else []
     if args.date:
         days = [cli_args.date(args.date)]

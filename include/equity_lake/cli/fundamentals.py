@@ -128,17 +128,11 @@ def validate(args: argparse.Namespace) -> dict[str, Any]:
     the file's own.
     """
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
-    from equity_lake.lake.schemas import FUNDAMENTALS, SchemaError, conform
+    from equity_lake.lake.schemas import FUNDAMENTALS
     from equity_lake.quality.gate import validate_table
 
-    path = cli_args.parquet_file(args.file)
-    table = pq.read_table(path)
-    try:
-        table = conform(table, FUNDAMENTALS, args.file)
-    except SchemaError:
-        pass  # the suite names schema problems itself
+    table = cli_args.table_to_validate(args.file, FUNDAMENTALS)
     ciks = []
     if "cik" in table.column_names:
         for value in pc.unique(table.column("cik")).to_pylist():
