@@ -8,9 +8,8 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 
-from equity_lake import cli, master, master_diff
+from equity_lake import cli, master, master_build, master_diff
 from equity_lake.lake import keys
-from equity_lake.lake.schemas import SECURITY_MASTER
 from equity_lake.lake.store import LakeStore
 from equity_lake.sources import nasdaq, sec_tickers
 from tests.conftest import FIXTURES
@@ -65,6 +64,8 @@ def test_the_master_follows_the_directory_from_2014_to_2025(monkeypatch, server,
     assert row["company"] == "BERKSHIRE HATHAWAY INC"  # SEC's name where the CIK matched
     assert set(sm.table["start_date"].to_pylist()) == {day0}
     assert {h["User-Agent"] for p, h in server.requests if p.startswith("/files")} == {AGENT}
+    # audited before it was published; the validation result is filed under the snapshot's day
+    assert store.read_json(keys.quality_result("security-master", day0, "sec"))["success"]
 
     second = build(monkeypatch, server, "2016-08-15")
     day1, before1 = D(2016, 8, 15), D(2016, 8, 12)  # the session before the snapshot
@@ -109,7 +110,7 @@ def test_the_master_follows_the_directory_from_2014_to_2025(monkeypatch, server,
     latest = nasdaq.snapshot(str(DIRECTORY / "2025-07-21"))
     tickers = sec_tickers.fetch(str(TICKERS)).table
     diff = master_diff.apply(sm.table, master_diff.listed(latest.listings, tickers, latest.day))
-    master.check(diff.master)
+    master_build.check(diff.master)
     sm = master.SecurityMaster(diff.master)
     day2, before2 = D(2025, 7, 21), D(2025, 7, 18)
     for old, new in [("GPS", "GAP"), ("SNE", "SONY"), ("TCK", "TECK"), ("PJC", "PIPR")]:
@@ -172,7 +173,7 @@ def test_a_same_day_rename_is_linked_by_cik(monkeypatch, server, local_env):
 
 def test_a_master_of_another_source_is_not_continued(monkeypatch, server, local_env):
     store = LakeStore()
-    sample = master.build("sample").master.slice(0, 50)
+    sample = master_build.build("sample").master.slice(0, 50)
     store.write_table(keys.SECURITY_MASTER, sample)
     point_at(monkeypatch, server, "2014-10-10")
     with pytest.raises(master_diff.MasterDiffError, match="built from sample"):
@@ -183,20 +184,11 @@ def test_a_master_of_another_source_is_not_continued(monkeypatch, server, local_
 def test_a_missing_user_agent_is_a_one_line_error(monkeypatch, server, local_env, capsys):
     point_at(monkeypatch, server, "2014-10-10")
     monkeypatch.delenv("SEC_USER_AGENT")
-    assert cli.main(["master", "build", "--source", "sec"]) == cli.EXIT_FAILED
+    # a missing setting is bad input: exit 2, no retry (DESIGN section 2)
+    assert cli.main(["master", "build", "--source", "sec"]) == cli.EXIT_USAGE
     err = capsys.readouterr().err.strip()
     assert "SEC_USER_AGENT is not set" in err and "\n" not in err
     assert not LakeStore().exists(keys.SECURITY_MASTER)
-
-
-def test_a_master_written_before_the_optional_columns_still_loads(local_env):
-    store = LakeStore()
-    old = master.build("sample").master.slice(0, 20)
-    old = old.select([f.name for f in SECURITY_MASTER if f.name not in ("permno", "is_etf")])
-    store.write_table(keys.SECURITY_MASTER, old)
-    sm = master.SecurityMaster.load(store)
-    assert sm.table.schema.equals(SECURITY_MASTER)
-    assert sm.table["permno"].null_count == 20
 
 
 def test_names_agree_for_one_issuer_and_not_for_a_reused_ticker():

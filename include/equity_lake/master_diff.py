@@ -31,8 +31,7 @@ import pyarrow.compute as pc
 
 from equity_lake import calendar, symbols
 from equity_lake.lake import keys
-from equity_lake.lake.merge import merge_rows
-from equity_lake.lake.schemas import CORPORATE_ACTIONS, SECURITY_MASTER, conform
+from equity_lake.lake.schemas import CORPORATE_ACTIONS, SECURITY_MASTER, conform_master
 from equity_lake.lake.store import LakeStore
 
 SOURCE = "sec"
@@ -369,9 +368,8 @@ def _event(sid: object, day: dt.date, action: str, old: object, new: object) -> 
 
 def build(store: LakeStore) -> tuple[pa.Table, pa.Table, dict[str, object]]:
     """Today's directory (``NASDAQ_TRADER_URL``) and SEC tickers (``SEC_TICKERS_URL``) applied
-    to the master in ``store``: the new master, the changed securities' full corporate actions
-    and a summary."""
-    from equity_lake.master import with_optional_columns
+    to the master in ``store``: the new master, the day's events (merged into each security's
+    stored actions when published) and a summary."""
     from equity_lake.sources import nasdaq, sec_tickers
 
     snapshot = nasdaq.snapshot()
@@ -379,7 +377,7 @@ def build(store: LakeStore) -> tuple[pa.Table, pa.Table, dict[str, object]]:
     now = listed(snapshot.listings, tickers.table, snapshot.day)
     previous = store.read_table(keys.SECURITY_MASTER)
     if previous is not None:
-        previous = conform(with_optional_columns(previous), SECURITY_MASTER, "security master")
+        previous = conform_master(previous)
     diff = apply(previous, now)
     notes: dict[str, object] = {
         "snapshot": now.day.isoformat(),
@@ -390,18 +388,4 @@ def build(store: LakeStore) -> tuple[pa.Table, pa.Table, dict[str, object]]:
         "sec_tickers_skipped": len(tickers.skipped),
         **diff.summary(),
     }
-    return diff.master, merged_actions(store, diff.actions), notes
-
-
-def merged_actions(store: LakeStore, events: pa.Table) -> pa.Table:
-    """Each security's stored corporate actions with ``events`` merged in (merge, not clobber)."""
-    if events.num_rows == 0:
-        return events
-    parts = []
-    for sid in sorted(set(events.column("security_id").to_pylist())):
-        new = events.filter(pc.equal(events.column("security_id"), sid))
-        existing = store.read_table(keys.corporate_actions(sid))
-        if existing is not None:
-            existing = conform(existing, CORPORATE_ACTIONS, f"corporate actions of {sid}")
-        parts.append(merge_rows(existing, new, ("ex_date", "action")))
-    return pa.concat_tables(parts)
+    return diff.master, diff.actions, notes

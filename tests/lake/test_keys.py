@@ -66,3 +66,13 @@ def test_staging_refuses_keys_outside_the_lake():
         keys.quarantine("run1", "/etc/passwd")
     with pytest.raises(keys.InvalidIdentifier):
         keys.quarantine("run1", "data/../../x")
+
+
+def test_a_corporate_actions_batch_is_staged_beside_the_dataset_and_never_published():
+    key = keys.corporate_actions_batch(dt.date(2024, 12, 23), "sample")
+    assert key == "data/raw/corporate_actions/_batches/2024-12-23/sample.parquet"
+    assert keys.staging("run-1", key) == (
+        "data/_staging/run-1/raw/corporate_actions/_batches/2024-12-23/sample.parquet"
+    )
+    with pytest.raises(keys.InvalidIdentifier, match="partition"):
+        keys.corporate_actions_batch(dt.date(2024, 12, 23), "../x")

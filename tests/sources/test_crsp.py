@@ -7,9 +7,9 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 
-from equity_lake import master
+from equity_lake import master, master_build
 from equity_lake.lake import keys
-from equity_lake.lake.schemas import DAILY_TICKS, SECURITY_MASTER
+from equity_lake.lake.schemas import DAILY_TICKS, SECURITY_MASTER, with_optional_columns
 from equity_lake.lake.store import LakeStore
 from equity_lake.sources import crsp
 from tests import crsp_db
@@ -69,7 +69,7 @@ def built(request, crsp_pg):
 def test_master_from_crsp_names_keeps_permno_identity(built):
     _, result = built
     table = result.master
-    master.check(table)
+    master_build.check(table)
     assert table.schema.equals(SECURITY_MASTER)
     rows = table.to_pylist()
     assert all(r["security_id"] == sid(r["permno"]) and r["source"] == "crsp" for r in rows)
@@ -228,6 +228,8 @@ def test_cli_builds_the_crsp_master_and_its_actions_into_the_lake(wrds_env, loca
     assert [a["action"] for a in actions] == ["listing", "delisting"]
     again = cli.run(["master", "build", "--source", "crsp"])
     assert again["master_written"] is False and again["corporate_action_files_written"] == 0
+    results = store.list(keys.quality_results_prefix("security-master"))
+    assert results and all(store.read_json(k)["success"] for k in results)
     assert dt.date(2014, 6, 9) in set(store.read_table(keys.CALENDAR_MASTER)["date"].to_pylist())
 
 
@@ -266,12 +268,12 @@ def test_a_ticker_crsp_gives_two_permnos_at_once_is_given_to_one_at_a_time():
             for p in periods
         ]
     )
-    table = master.with_optional_columns(
+    table = with_optional_columns(
         table.append_column("company", pa.nulls(len(table), pa.string()))
         .append_column("cik", pa.nulls(len(table), pa.string()))
         .append_column("exchange", pa.nulls(len(table), pa.string()))
     )
-    master.check(table.select(SECURITY_MASTER.names))
+    master_build.check(table.select(SECURITY_MASTER.names))
     got = {(p["permno"], p["symbol"], p["start"], p["end"]) for p in periods}
     assert got == {
         (1, "XYZ", D(2001, 1, 2), D(2010, 5, 31)),
@@ -280,3 +282,30 @@ def test_a_ticker_crsp_gives_two_permnos_at_once_is_given_to_one_at_a_time():
         (4, "ABC.B", D(2005, 1, 3), None),
     }
     assert notes["symbol_overlaps_trimmed"] == 1 and notes["not_listed_name_rows"] == 1
+
+
+def test_same_day_distributions_are_one_event_of_each_kind():
+    """The actions files' merge key is (ex_date, action): a regular and a special dividend on
+    one day add up, two splits on one day compound."""
+    D = crsp_db.D
+    periods = [{"permno": 1, "symbol": "XYZ", "start": D(2001, 1, 2), "end": None}]
+    distributions = [
+        {
+            "permno": 1,
+            "ex_date": D(2010, 3, 1),
+            "action": "dividend",
+            "ratio": None,
+            "amount": 0.25,
+        },
+        {"permno": 1, "ex_date": D(2010, 3, 1), "action": "dividend", "ratio": None, "amount": 1.0},
+        {"permno": 1, "ex_date": D(2012, 5, 1), "action": "split", "ratio": 2.0, "amount": None},
+        {"permno": 1, "ex_date": D(2012, 5, 1), "action": "split", "ratio": 1.5, "amount": None},
+        {"permno": 2, "ex_date": D(2012, 5, 1), "action": "split", "ratio": 9.0, "amount": None},
+    ]
+    rows = crsp._actions(periods, {}, distributions).to_pylist()  # permno 2 is not listed
+    assert [(r["ex_date"], r["action"], r["ratio"], r["amount"]) for r in rows] == [
+        (D(2001, 1, 2), "listing", None, None),
+        (D(2010, 3, 1), "dividend", None, 1.25),
+        (D(2012, 5, 1), "split", 3.0, None),
+    ]
+    assert {r["security_id"] for r in rows} == {sid(1)}

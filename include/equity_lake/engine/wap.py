@@ -12,13 +12,16 @@ what it held and the new rows (merge, not clobber). A batch that fails its suite
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pyarrow as pa
 
 from equity_lake.lake import keys
 from equity_lake.lake.merge import merge_rows
+from equity_lake.lake.partition import runs
 from equity_lake.lake.store import LakeStore
 from equity_lake.quality.gate import validate_table
 
@@ -83,3 +86,43 @@ def publish_merge(store: LakeStore, key: str, new: pa.Table, key_columns: Sequen
     if existing is not None:
         existing = existing.cast(new.schema)
     return store.write_table_if_changed(key, merge_rows(existing, new, key_columns), existing)
+
+
+def publish_replace(store: LakeStore, key: str, table: pa.Table) -> bool:
+    """Replace the object at ``key`` with ``table``, an object rebuilt whole each run (the
+    security master, the trading calendar).
+
+    Returns False (and writes nothing) when the object already holds exactly these rows.
+    """
+    return store.write_table_if_changed(key, table)
+
+
+#: objects merged at once when a batch fans out to one object per security
+PUBLISH_THREADS = 16
+
+
+def publish_merge_each(
+    store: LakeStore,
+    table: pa.Table,
+    key_of: Callable[[int], str],
+    key_columns: Sequence[str],
+    *,
+    by: str = "security_id",
+) -> int:
+    """Merge each ``by`` value's rows of ``table`` into its own object ``key_of(value)``, as
+    ``publish_merge`` does; returns how many objects changed."""
+    table = table.sort_by([(by, "ascending")])
+    groups = runs(table.column(by).to_numpy())
+
+    def one(group: tuple[int, int, int]) -> bool:
+        value, lo, hi = group
+        return publish_merge(store, key_of(value), table.slice(lo, hi - lo), key_columns)
+
+    with ThreadPoolExecutor(max_workers=PUBLISH_THREADS) as pool:
+        return sum(pool.map(one, groups))
+
+
+def new_run_id(prefix: str) -> str:
+    """A fresh run id for work started outside Airflow (a command run by hand), e.g.
+    ``master-sample-20241223T183000-1a2b3c4d``: it names the staging and quarantine objects."""
+    return f"{prefix}-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"

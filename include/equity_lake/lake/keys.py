@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-_SYMBOL = re.compile(r"^[A-Z][A-Z0-9]{0,9}([.\-/][A-Z0-9]{1,4})?$")
+#: a ticker as the lake stores it (``BRK.B``); the master's suite checks its symbols with it
+SYMBOL_PATTERN = r"^[A-Z][A-Z0-9]{0,9}(?:[.\-/][A-Z0-9]{1,4})?$"
+_SYMBOL = re.compile(SYMBOL_PATTERN)
 _CIK = re.compile(r"^[0-9]{10}$")
 _NAME = re.compile(r"^[a-z][a-z0-9_\-]{0,62}$")
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:+\-]{0,199}$")
@@ -113,6 +115,16 @@ def minute_ticks_day(sid: object, day: dt.date) -> str:
 
 def corporate_actions(sid: object) -> str:
     return f"data/raw/corporate_actions/{security_id(sid)}/actions.parquet"
+
+
+def corporate_actions_batch(day: dt.date, partition: object) -> str:
+    """The staging/quarantine name of one batch of corporate actions (a master build's, an
+    ingest's); never published: the rows are merged into each security's actions file."""
+    d = _date(day)
+    return (
+        f"data/raw/corporate_actions/_batches/{d.isoformat()}/{name(partition, 'partition')}"
+        ".parquet"
+    )
 
 
 def fundamentals(cik_value: object) -> str:

@@ -93,3 +93,18 @@ def conform(table: pa.Table, schema: pa.Schema, what: str) -> pa.Table:
                 ) from None
         columns.append(col)
     return pa.Table.from_arrays(columns, schema=schema)
+
+
+def with_optional_columns(table: pa.Table) -> pa.Table:
+    """Add the optional SECURITY_MASTER columns a table lacks, as nulls (older masters)."""
+    for name in SECURITY_MASTER_OPTIONAL:
+        if name not in table.column_names:
+            table = table.append_column(
+                name, pa.nulls(table.num_rows, SECURITY_MASTER.field(name).type)
+            )
+    return table
+
+
+def conform_master(table: pa.Table) -> pa.Table:
+    """A security master table, stored or built, in the SECURITY_MASTER schema."""
+    return conform(with_optional_columns(table), SECURITY_MASTER, "security master")

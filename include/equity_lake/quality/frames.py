@@ -2,9 +2,10 @@
 
 Great Expectations validates pandas frames, so the frame must keep what the Arrow table
 says: an int64 column with a null must stay an integer column (numpy would turn it into
-float64 and hide the real problem behind a type failure), and a date32 column must stay a
-date (numpy has no date dtype). The suites check column types against the names this
-module reports, so conversion and expectation can never drift apart.
+float64 and hide the real problem behind a type failure), a bool column with a null a boolean
+one (not object), and a date32 column must stay a date (numpy has no date dtype). The suites
+check column types against the names this module reports, so conversion and expectation can
+never drift apart.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ _MAPPED: dict[pa.DataType, object] = {
     pa.string(): pd.StringDtype(),
     pa.large_string(): pd.StringDtype(),
     pa.date32(): pd.ArrowDtype(pa.date32()),
+    pa.bool_(): pd.BooleanDtype(),
 }
 
 

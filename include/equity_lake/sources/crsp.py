@@ -707,17 +707,27 @@ def _actions(
                     old=mine[-1]["symbol"],
                 )
             )
+    # one event per security, day and kind (the actions files' merge key): same-day cash
+    # distributions (a regular and a special dividend) add up, same-day splits compound
+    same_day: dict[tuple[object, ...], dict[str, object]] = {}
     for d in distributions:
-        if d["permno"] in by_permno:
-            rows.append(
-                _action(
-                    security_id_for(d["permno"]),  # type: ignore[arg-type]
-                    d["ex_date"],
-                    d["action"],  # type: ignore[arg-type]
-                    ratio=d["ratio"],
-                    amount=d["amount"],
-                )
+        if d["permno"] not in by_permno:
+            continue
+        sid = security_id_for(d["permno"])  # type: ignore[arg-type]
+        held = same_day.get((sid, d["ex_date"], d["action"]))
+        if held is None:
+            same_day[sid, d["ex_date"], d["action"]] = _action(
+                sid,
+                d["ex_date"],
+                d["action"],  # type: ignore[arg-type]
+                ratio=d["ratio"],
+                amount=d["amount"],
             )
+        elif d["action"] == "dividend":
+            held["amount"] += d["amount"]  # type: ignore[operator]
+        else:
+            held["ratio"] *= d["ratio"]  # type: ignore[operator]
+    rows.extend(same_day.values())
     rank = {"listing": 0, "symbol_change": 1, "split": 2, "dividend": 3, "delisting": 4}
     rows.sort(key=lambda r: (r["security_id"], r["ex_date"], rank[r["action"]]))
     return pa.Table.from_pylist(rows, schema=CORPORATE_ACTIONS)
