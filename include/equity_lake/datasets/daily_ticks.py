@@ -15,11 +15,11 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 
 from equity_lake import symbols as symbology
 from equity_lake.engine import runner
+from equity_lake.engine.chunks import ChunkRule, bounds, partition_name
 from equity_lake.engine.dataset import Partition as PartitionSpec
 from equity_lake.engine.dataset import Plan, Run, Service, Unit, register
 from equity_lake.lake import keys
@@ -58,7 +58,7 @@ class Chunk:
 
     @property
     def label(self) -> str:
-        return f"chunk-{self.index:04d}-of-{self.count:04d}"
+        return partition_name(self.index, self.count)
 
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"
@@ -123,18 +123,16 @@ def universe(master: SecurityMaster, day: dt.date, symbols: list[str] | None = N
     return active.filter(mask)
 
 
+CHUNKS = ChunkRule(min_size=MIN_CHUNK_SIZE, max_size=MAX_CHUNK_SIZE, max_chunks=MAX_CHUNKS)
+
+
 def chunk_count(n_securities: int, chunk_size: int) -> int:
-    """How many chunks, never more than MAX_CHUNKS (the chunk grows instead)."""
-    if not MIN_CHUNK_SIZE <= chunk_size <= MAX_CHUNK_SIZE:
-        raise ValueError(
-            f"chunk_size {chunk_size} must be between {MIN_CHUNK_SIZE} and {MAX_CHUNK_SIZE}"
-        )
-    return max(1, min(MAX_CHUNKS, math.ceil(n_securities / chunk_size)))
+    """How many chunks, never more than MAX_CHUNKS (the chunk grows instead); at least one."""
+    return max(1, CHUNKS.count(n_securities, chunk_size))
 
 
 def chunk_slice(table: pa.Table, chunk: Chunk) -> pa.Table:
-    bounds = np.linspace(0, table.num_rows, chunk.count + 1).round().astype(int)
-    lo, hi = int(bounds[chunk.index - 1]), int(bounds[chunk.index])
+    lo, hi = bounds(table.num_rows, chunk.index, chunk.count)
     return table.slice(lo, hi - lo)
 
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
 import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
@@ -38,6 +37,7 @@ from typing import Any
 import pyarrow as pa
 
 from equity_lake.engine import runner
+from equity_lake.engine.chunks import ChunkRule, bounds, partition_name
 from equity_lake.engine.dataset import Partition, Plan, Run, Service, Unit, register
 from equity_lake.fundamentals import bulk
 from equity_lake.fundamentals.normalize import CompanyFactsError, known_by, normalize
@@ -56,6 +56,7 @@ DEFAULT_CHUNK_SIZE = 25
 MIN_CHUNK_SIZE = 1
 MAX_CHUNK_SIZE = 1000
 MAX_CHUNKS = 500
+CHUNKS = ChunkRule(min_size=MIN_CHUNK_SIZE, max_size=MAX_CHUNK_SIZE, max_chunks=MAX_CHUNKS)
 #: beyond this many days since the last run, the daily index is the wrong tool: backfill
 MAX_INDEX_DAYS = 92
 
@@ -70,7 +71,7 @@ class ChunkPlan:
 
     @property
     def partition(self) -> str:
-        return f"chunk-{self.index:04d}-of-{self.count:04d}"
+        return partition_name(self.index, self.count)
 
     @property
     def label(self) -> str:
@@ -222,17 +223,14 @@ def plan(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> tuple[list[ChunkPlan], Discovery]:
     """Discover the companies due and split them into chunks for the mapped ingest tasks."""
-    if not MIN_CHUNK_SIZE <= chunk_size <= MAX_CHUNK_SIZE:
-        raise ValueError(
-            f"chunk_size {chunk_size} must be between {MIN_CHUNK_SIZE} and {MAX_CHUNK_SIZE}"
-        )
+    CHUNKS.check(chunk_size)  # before any call to EDGAR
     found = discover(store, client, day, ciks=ciks, since=since)
     due = found.due
-    count = min(MAX_CHUNKS, math.ceil(len(due) / chunk_size)) if due else 0
+    count = CHUNKS.count(len(due), chunk_size)
     plans = []
-    for i in range(count):
-        part = due[len(due) * i // count : len(due) * (i + 1) // count]
-        plans.append(ChunkPlan(i + 1, count, tuple(part)))
+    for i in range(1, count + 1):
+        lo, hi = bounds(len(due), i, count)
+        plans.append(ChunkPlan(i, count, tuple(due[lo:hi])))
     return plans, found
 
 
