@@ -21,7 +21,7 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEMO = ROOT / "include" / "equity_lake" / "demo_data" / "sec" / "companyfacts"
+DEMO = ROOT / "standins" / "data" / "sec" / "companyfacts"
 #: big, medium and small real documents (Apple, Alphabet, Snowflake)
 NORMALISE_DOCS = ("CIK0000320193", "CIK0001652044", "CIK0001640147")
 #: the synthetic archive: mostly Walmart's trimmed document (1,648 facts), JPMorgan's (3,780)

@@ -22,7 +22,8 @@ os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
 os.environ.setdefault("AIRFLOW__CORE__PLUGINS_FOLDER", str(ROOT / "plugins"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
-sys.path[:0] = [str(ROOT / "plugins"), str(ROOT / "dags")]
+# the repository root too: the EDGAR stand-in (standins/) lives beside the package, not in it
+sys.path[:0] = [str(ROOT), str(ROOT / "plugins"), str(ROOT / "dags")]
 
 
 def say(text: str) -> None:

@@ -1,8 +1,8 @@
 """The fundamentals part of `make demo`: edgar_fundamentals through Airflow, offline.
 
-A local EDGAR stand-in (``equity_lake.edgar_standin``) serves the real filings the project
-carries (Apple, Alphabet, Snowflake, JPMorgan, Walmart; see
-``include/equity_lake/demo_data/sec/README.md``). The DAG first backfills from the stand-in's
+A local EDGAR stand-in (``standins.edgar``, beside the package, not in it) serves the real
+filings the project carries (Apple, Alphabet, Snowflake, JPMorgan, Walmart; see
+``standins/data/sec/README.md``). The DAG first backfills from the stand-in's
 companyfacts.zip as of filing day 2024-10-29, then runs daily for 2024-10-30..2024-11-01: the
 daily index brings in Alphabet's Q3 10-Q (2024-10-30) and Apple's FY2024 10-K (2024-11-01).
 Then it prints what `equity-lake show fundamentals` answers for a few of them.
@@ -33,7 +33,7 @@ SHOW = [
 def demo_fundamentals(bag: Any, say: Callable[[str], None]) -> list[str]:
     """Run the backfill and three daily runs; print the answers; return the failed runs."""
     from equity_lake import cli
-    from equity_lake.edgar_standin import EdgarStandIn
+    from standins.edgar import EdgarStandIn
 
     dag = bag.get_dag("edgar_fundamentals")
     failed: list[str] = []

@@ -12,8 +12,8 @@ from equity_lake import cli, master, master_build, master_diff
 from equity_lake.lake import keys
 from equity_lake.lake.store import LakeStore
 from equity_lake.sources import nasdaq, sec_tickers
+from standins.files import FileServer
 from tests.conftest import FIXTURES
-from tests.file_server import FileServer
 
 DIRECTORY = FIXTURES / "nasdaqtrader"
 TICKERS = FIXTURES / "sec" / "tickers" / "company_tickers_exchange.json"
@@ -63,7 +63,7 @@ def test_the_master_follows_the_directory_from_2014_to_2025(monkeypatch, server,
     assert (row["cik"], row["start_date"], row["source"]) == ("0001067983", day0, "sec")
     assert row["company"] == "BERKSHIRE HATHAWAY INC"  # SEC's name where the CIK matched
     assert set(sm.table["start_date"].to_pylist()) == {day0}
-    assert {h["User-Agent"] for p, h in server.requests if p.startswith("/files")} == {AGENT}
+    assert {r.user_agent for r in server.requests if r.path.startswith("/files")} == {AGENT}
     # audited before it was published; the validation result is filed under the snapshot's day
     assert store.read_json(keys.quality_result("security-master", day0, "sec"))["success"]
 

@@ -18,8 +18,8 @@ from equity_lake import calendar
 from equity_lake.lake import keys
 from equity_lake.lake.store import LakeStore
 from equity_lake.master import SecurityMaster
+from standins.alpaca import SYNTHETIC, AlpacaServer, master_table
 from tests.dags.helpers import environment, load_dag, run_session
-from tests.fakes.alpaca_server import SYNTHETIC, AlpacaServer, master_table
 
 DAY = dt.date(2021, 10, 14)
 SECRET = "alpaca-secret-0d5e2c"

@@ -10,9 +10,9 @@ from contextlib import contextmanager
 
 import pytest
 
-from equity_lake.edgar_standin import EdgarStandIn
 from equity_lake.lake import keys
 from equity_lake.lake.store import LakeStore
+from standins.edgar import EdgarStandIn
 from tests.dags.helpers import environment, load_dag
 from tests.fundamentals.conftest import ALPHABET, APPLE, SEC, SNOWFLAKE, USER_AGENT
 
@@ -93,7 +93,7 @@ def test_a_backfill_then_daily_runs_publish_merge_and_announce_only_news(lake, d
         after_bulk = fundamentals_objects(lake)
 
         # Alphabet's 10-Q (2024-10-30) and Apple's 10-K (2024-11-01) come in through the index
-        server.clear()
+        server.reset()
         daily = run(dag, dt.date(2024, 11, 1), chunk_size=1)
         assert state_of(daily) == "success"
         summary = lake.read_json(keys.run_summary("fundamentals", dt.date(2024, 11, 1)))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from equity_lake.edgar_standin import EdgarStandIn
+from standins.edgar import EdgarStandIn
 from tests.conftest import FIXTURES
 
 SEC = FIXTURES / "sec"

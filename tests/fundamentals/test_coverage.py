@@ -4,16 +4,14 @@ import dataclasses
 import datetime as dt
 import gzip
 import json
-from pathlib import Path
 
 import pytest
 
 from equity_lake.fundamentals import concepts, coverage
 from equity_lake.fundamentals.normalize import normalize
+from standins.edgar import DEMO_DATA
 
-CARRIED = sorted(
-    (Path(concepts.__file__).parents[1] / "demo_data" / "sec" / "companyfacts").glob("*.json.gz")
-)
+CARRIED = sorted((DEMO_DATA / "companyfacts").glob("*.json.gz"))
 FAR = dt.date(2030, 1, 1)
 
 

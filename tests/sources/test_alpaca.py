@@ -30,8 +30,9 @@ from equity_lake.sources.alpaca import (
     new_york_date,
 )
 from equity_lake.sources.http import RetryPolicy, SourceError
-from tests.fakes.alpaca_server import FIXTURES, MINUTE_CSVS, SYNTHETIC, AlpacaServer, Fault
-from tests.fakes.alpaca_server import master_table as fixture_master
+from standins.alpaca import FIXTURES, MINUTE_CSVS, SYNTHETIC, AlpacaServer
+from standins.alpaca import master_table as fixture_master
+from standins.base import Fault
 
 BARS = "/v2/stocks/bars"
 ACTIONS = "/v1/corporate-actions"

@@ -15,7 +15,8 @@ import time
 import pytest
 
 from equity_lake.sources.http import HttpClient, NotFound, RateLimiter, RetryPolicy, SourceError
-from tests.fakes.alpaca_server import AlpacaServer, Fault
+from standins.alpaca import AlpacaServer
+from standins.base import Fault
 
 BARS = "/v2/stocks/bars"
 PARAMS = {
@@ -170,7 +171,7 @@ def test_a_cut_off_gzip_page_is_retried_not_taken_as_a_short_answer(alpaca):
 
 
 def test_a_body_that_is_never_json_fails_naming_it(alpaca):
-    alpaca.inject(Fault(not_json=True, times=10))
+    alpaca.inject(Fault(bad_page=True, times=10))
     with client(alpaca) as http, pytest.raises(SourceError) as err:
         http.get_json(BARS, PARAMS)
     assert "not valid JSON" in str(err.value) and BARS in str(err.value)

@@ -8,8 +8,8 @@ import pytest
 
 from equity_lake.sources import nasdaq, sec_tickers
 from equity_lake.sources.http import SourceError
+from standins.files import FileServer
 from tests.conftest import FIXTURES
-from tests.file_server import FileServer
 
 DIRECTORY = FIXTURES / "nasdaqtrader"
 TICKERS = FIXTURES / "sec" / "tickers"
@@ -99,7 +99,7 @@ def test_over_http_with_an_outage_and_a_cut_transfer(monkeypatch):
         monkeypatch.setenv("NASDAQ_TRADER_URL", f"{server.url}/dynamic/SymDir")
         snap = nasdaq.snapshot()
         assert snap.listings.num_rows == 11_546
-        paths = [p for p, _ in server.requests]
+        paths = server.paths()
         assert paths.count("/dynamic/SymDir/nasdaqlisted.txt") == 3
         monkeypatch.setenv("NASDAQ_TRADER_URL", f"{server.url}/elsewhere/")
         with pytest.raises(SourceError, match=r"/elsewhere/nasdaqlisted.txt: HTTP 404"):
@@ -120,9 +120,7 @@ def test_sec_tickers_over_http_send_the_user_agent(monkeypatch):
         monkeypatch.setenv("SEC_USER_AGENT", "Equity Lake Tests ops@example.com")
         result = sec_tickers.fetch()
         assert result.table.num_rows == 9_441 and result.skipped == []
-        assert {h["User-Agent"] for _, h in server.requests} == {
-            "Equity Lake Tests ops@example.com"
-        }
+        assert {r.user_agent for r in server.requests} == {"Equity Lake Tests ops@example.com"}
         rows = {r["symbol"]: r for r in result.table.to_pylist()}
         assert rows["BRK.B"]["cik"] == "0001067983" and rows["JPM-PD"]["cik"] == "0000019617"
 

@@ -105,7 +105,7 @@ def test_an_undeclared_tool_is_turned_away_as_edgar_does(standin):  # noqa: F811
 
 
 def test_429_5xx_and_truncated_bodies_are_retried(client, standin):  # noqa: F811
-    standin.inject(APPLE_FACTS, 429, 500, "truncate", 502)
+    standin.fail(APPLE_FACTS, 429, 500, "truncate", 502)
     assert client.companyfacts(APPLE)["cik"] == 320193
     assert [r.status for r in standin.requests] == [429, 500, 200, 502, 200]
 
@@ -113,14 +113,14 @@ def test_429_5xx_and_truncated_bodies_are_retried(client, standin):  # noqa: F81
 def test_a_timeout_is_retried(standin, monkeypatch):  # noqa: F811
     monkeypatch.setenv("SEC_TIMEOUT_SECONDS", "0.3")
     standin.stall_seconds = 1.0
-    standin.inject(APPLE_FACTS, "stall")
+    standin.fail(APPLE_FACTS, "stall")
     with SecClient() as sec:
         assert sec.companyfacts(APPLE)["cik"] == 320193
     assert len([p for p in standin.paths() if p == APPLE_FACTS]) == 2
 
 
 def test_a_server_that_keeps_failing_fails_with_one_line_naming_the_url(client, standin):  # noqa: F811
-    standin.inject(APPLE_FACTS, *[503] * 5)
+    standin.fail(APPLE_FACTS, *[503] * 5)
     with pytest.raises(SourceError, match=r"CIK0000320193.json failed after 5 attempts: HTTP 503"):
         client.companyfacts(APPLE)
 
@@ -132,7 +132,7 @@ def test_the_daily_index_of_a_day_without_filings_is_empty(client):
 
 
 def test_the_bulk_archive_is_streamed_to_disk_and_a_cut_transfer_restarts(client, standin):  # noqa: F811
-    standin.inject("/Archives/edgar/daily-index/xbrl/companyfacts.zip", "truncate")
+    standin.fail("/Archives/edgar/daily-index/xbrl/companyfacts.zip", "truncate")
     with tempfile.TemporaryFile() as sink:
         size = client.download_companyfacts_archive(sink)
         sink.seek(0)

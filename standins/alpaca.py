@@ -10,9 +10,11 @@ Alpaca's shape (the CSVs have no trade count or VWAP: ``n`` and ``vw`` are deriv
 for symbols a test names in ``synthetic``, deterministic bars of the same shape on every NYSE
 session. Corporate actions are real public events written in Alpaca's v1 shape.
 
-Faults are queued with ``inject(Fault(...))``: a status (429 with ``X-RateLimit-Reset`` /
-``Retry-After``, 500, ...), a delay, a truncated body (Content-Length larger than what is sent)
-or a body that is not JSON, optionally only for follow-up pages.
+Faults, the request log and the thread come from :class:`standins.base.StandIn`:
+``inject(Fault(...))`` queues a status (429 with ``X-RateLimit-Reset`` / ``Retry-After``, 500,
+...), a delay, a truncated body (Content-Length larger than what is sent) or a bad page (a body
+that is not JSON), optionally only for follow-up pages (``page_token``). Test data only: the
+fixtures live outside the repository.
 """
 
 from __future__ import annotations
@@ -21,20 +23,17 @@ import base64
 import csv
 import datetime as dt
 import json
-import threading
-import time
 import zlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 from zoneinfo import ZoneInfo
 
 from equity_lake import calendar
+from standins.base import Request, Response, StandIn
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
+#: ../shared/fixtures beside the repository (the tests' real samples)
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 NEW_YORK = ZoneInfo("America/New_York")
 
 #: fixture responses whose bars are raw (no adjustment asked for, or asked before any event)
@@ -160,36 +159,6 @@ _SINGULAR = {
 }
 
 
-@dataclass
-class Fault:
-    """One injected misbehaviour, used for the next ``times`` matching requests."""
-
-    status: int | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    body: bytes | None = None
-    delay: float = 0.0
-    truncate: bool = False
-    not_json: bool = False
-    path: str = ""
-    #: None: any request; True: only follow-up pages (with page_token); False: only first pages
-    follow_up: bool | None = None
-    times: int = 1
-
-    def matches(self, path: str, params: dict[str, str]) -> bool:
-        if self.times <= 0 or not path.startswith(self.path):
-            return False
-        return self.follow_up is None or self.follow_up == ("page_token" in params)
-
-
-@dataclass(frozen=True)
-class Request:
-    path: str
-    params: dict[str, str]
-    headers: dict[str, str]
-    #: arrival, wall-clock epoch seconds (what X-RateLimit-Reset is measured in)
-    at: float = field(default_factory=time.time)
-
-
 def _nyc_midnight_utc(day: dt.date) -> str:
     midnight = dt.datetime.combine(day, dt.time(), tzinfo=NEW_YORK).astimezone(dt.UTC)
     return midnight.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -282,8 +251,10 @@ def _untoken(token: str) -> str | None:
         return None
 
 
-class AlpacaServer:
-    """The stand-in, started in a daemon thread on a free 127.0.0.1 port."""
+class AlpacaServer(StandIn):
+    """Alpaca's market-data API on 127.0.0.1."""
+
+    name = "Alpaca-stand-in"
 
     def __init__(
         self,
@@ -296,48 +267,13 @@ class AlpacaServer:
         prefix: str = "",
         corporate_actions: dict[str, list[dict[str, Any]]] | None = None,
     ) -> None:
+        super().__init__(prefix=prefix)
         self.key_id = key_id
         self.secret_key = secret_key
         self.page_size = page_size
         self.sip_allowed = sip_allowed
         self.synthetic = set(synthetic)
-        self.prefix = prefix.rstrip("/")
         self.corporate_actions = corporate_actions or CORPORATE_ACTIONS
-        self.faults: list[Fault] = []
-        self.requests: list[Request] = []
-        self._lock = threading.Lock()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    # -- lifecycle --
-    def start(self) -> AlpacaServer:
-        server = self
-
-        class Handler(_Handler):
-            owner = server
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-
-    def __enter__(self) -> AlpacaServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def url(self) -> str:
-        assert self._httpd is not None, "server not started"
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}{self.prefix}"
 
     def env(self) -> dict[str, str]:
         """The library-side configuration pointing the alpaca source here."""
@@ -349,26 +285,8 @@ class AlpacaServer:
             "ALPACA_RATE_LIMIT_PER_MINUTE": "60000",
         }
 
-    # -- test controls --
-    def inject(self, *faults: Fault) -> None:
-        with self._lock:
-            self.faults.extend(faults)
-
-    def reset(self) -> None:
-        with self._lock:
-            self.faults.clear()
-            self.requests.clear()
-
-    def requests_to(self, path: str) -> list[Request]:
-        return [r for r in self.requests if r.path == path]
-
-    def _take_fault(self, path: str, params: dict[str, str]) -> Fault | None:
-        with self._lock:
-            for fault in self.faults:
-                if fault.matches(path, params):
-                    fault.times -= 1
-                    return fault
-        return None
+    def error(self, status: int, message: str) -> Response:
+        return _json(status, {"message": message})
 
     # -- data --
     def daily_bar(self, symbol: str, day: dt.date) -> dict[str, Any] | None:
@@ -401,78 +319,20 @@ class AlpacaServer:
         series = fixture_bars()[timeframe].get(symbol, {})
         return [series[t] for t in sorted(series) if start <= _instant(t) <= end]
 
-
-def _json(status: int, obj: object) -> tuple[int, dict[str, str], bytes]:
-    return status, {"Content-Type": "application/json"}, json.dumps(obj).encode()
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    owner: AlpacaServer
-
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - quiet tests
-        pass
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        server = self.owner
-        url = urlparse(self.path)
-        path = url.path
-        if server.prefix and path.startswith(server.prefix):
-            path = path[len(server.prefix) :] or "/"
-        params = {k: v[-1] for k, v in parse_qs(url.query, keep_blank_values=True).items()}
-        headers = {k: v for k, v in self.headers.items()}
-        with server._lock:
-            server.requests.append(Request(path, params, headers))
-        fault = server._take_fault(path, params)
-        if fault is not None and fault.delay:
-            time.sleep(fault.delay)
-        if fault is not None and fault.status is not None:
-            body = fault.body
-            if body is None:
-                body = json.dumps({"message": f"injected {fault.status}"}).encode()
-            self._send(fault.status, {"Content-Type": "application/json", **fault.headers}, body)
-            return
-        status, out_headers, body = self._route(path, params)
-        if fault is not None and fault.not_json:
-            self._send(200, out_headers, body[: max(1, len(body) // 2)])
-            return
-        if fault is not None and fault.truncate:
-            self._send(status, out_headers, body, truncate=True)
-            return
-        self._send(status, out_headers, body)
-
-    def _send(
-        self, status: int, headers: dict[str, str], body: bytes, truncate: bool = False
-    ) -> None:
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        if truncate:
-            self.send_header("Connection", "close")
-            self.close_connection = True
-        self.end_headers()
-        try:
-            self.wfile.write(body[: len(body) // 2] if truncate else body)
-            self.wfile.flush()
-        except (BrokenPipeError, ConnectionResetError):
-            self.close_connection = True  # the client gave up (a timeout test): nothing to say
-
-    def _route(self, path: str, params: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-        server = self.owner
+    # -- the wire format --
+    def route(self, request: Request) -> Response:
         if (
-            self.headers.get("APCA-API-KEY-ID") != server.key_id
-            or self.headers.get("APCA-API-SECRET-KEY") != server.secret_key
+            request.header("APCA-API-KEY-ID") != self.key_id
+            or request.header("APCA-API-SECRET-KEY") != self.secret_key
         ):
             return _json(401, {"message": "unauthorized."})
-        if path == "/v2/stocks/bars":
-            return self._bars(params)
-        if path == "/v1/corporate-actions":
-            return self._corporate_actions(params)
+        if request.path == "/v2/stocks/bars":
+            return self._bars(request.params)
+        if request.path == "/v1/corporate-actions":
+            return self._corporate_actions(request.params)
         return _json(404, {"message": "Not Found"})
 
-    def _bars(self, params: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-        server = self.owner
+    def _bars(self, params: dict[str, str]) -> Response:
         symbols = [s for s in params.get("symbols", "").split(",") if s]
         if not symbols:
             return _json(400, {"message": "symbols is required"})
@@ -484,7 +344,7 @@ class _Handler(BaseHTTPRequestHandler):
         feed = params.get("feed", "sip")
         if feed not in FEEDS:
             return _json(422, {"message": f"invalid feed: {feed}"})
-        if feed == "sip" and not server.sip_allowed:
+        if feed == "sip" and not self.sip_allowed:
             return _json(403, {"message": "subscription does not permit querying recent SIP data"})
         try:
             limit = int(params.get("limit", "1000"))
@@ -494,11 +354,11 @@ class _Handler(BaseHTTPRequestHandler):
             return _json(422, {"message": f"invalid request: {exc}"})
         if not 1 <= limit <= 10_000:
             return _json(422, {"message": "invalid limit: must be between 1 and 10000"})
-        page = min(limit, server.page_size or limit)
+        page = min(limit, self.page_size or limit)
         rows = [
             (symbol, bar)
             for symbol in sorted(set(symbols))
-            for bar in server._series(symbol, timeframe, start, end)
+            for bar in self._series(symbol, timeframe, start, end)
         ]
         after = 0
         if params.get("page_token"):
@@ -515,8 +375,7 @@ class _Handler(BaseHTTPRequestHandler):
         token = _token(f"{chunk[-1][0]}|{timeframe}|{chunk[-1][1]['t']}") if more else None
         return _json(200, {"bars": out, "next_page_token": token})
 
-    def _corporate_actions(self, params: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-        server = self.owner
+    def _corporate_actions(self, params: dict[str, str]) -> Response:
         symbols = {s for s in params.get("symbols", "").split(",") if s}
         types = {t for t in params.get("types", "").split(",") if t}
         unknown = types - set(_SINGULAR.values())
@@ -532,7 +391,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not 1 <= limit <= 1000:
             return _json(400, {"message": "invalid limit: must be between 1 and 1000"})
         events = []
-        for group, items in server.corporate_actions.items():
+        for group, items in self.corporate_actions.items():
             if types and _SINGULAR[group] not in types:
                 continue
             for item in items:
@@ -553,13 +412,17 @@ class _Handler(BaseHTTPRequestHandler):
             if mark is None or not mark.isdigit():
                 return _json(400, {"message": "invalid page token"})
             offset = int(mark)
-        chunk = events[offset : offset + min(limit, server.page_size or limit)]
+        chunk = events[offset : offset + min(limit, self.page_size or limit)]
         out: dict[str, list[dict[str, Any]]] = {}
         for _, group, _, item in chunk:
             out.setdefault(group, []).append(item)
         more = offset + len(chunk) < len(events)
         token = _token(str(offset + len(chunk))) if more else None
         return _json(200, {"corporate_actions": out, "next_page_token": token})
+
+
+def _json(status: int, obj: object) -> Response:
+    return Response(status, json.dumps(obj).encode(), "application/json")
 
 
 # --- a security master whose symbols match the fixture data ------------------------------------
