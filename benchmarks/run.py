@@ -45,7 +45,7 @@ def bench_ingest(server: MotoS3) -> dict[str, float]:
 
     from equity_lake import cli, master
     from equity_lake.datasets import daily_ticks
-    from equity_lake.engine import runner
+    from equity_lake.engine import wap
     from equity_lake.lake import keys
     from equity_lake.lake.store import PARQUET_OPTIONS, LakeStore
     from equity_lake.quality import gate
@@ -97,7 +97,7 @@ def bench_ingest(server: MotoS3) -> dict[str, float]:
             pq.write_table(bars.slice(lo, hi - lo), path, filesystem=fs.fs, **PARQUET_OPTIONS)
 
         t = time.perf_counter()
-        with ThreadPoolExecutor(max_workers=runner.PUBLISH_THREADS) as pool:
+        with ThreadPoolExecutor(max_workers=wap.PUBLISH_THREADS) as pool:
             list(pool.map(write, groups))
         return time.perf_counter() - t
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from equity_lake.engine.runner import run_id_for_cli
+from equity_lake.engine.wap import new_run_id
 from equity_lake.lake import keys
 
 
@@ -42,7 +42,7 @@ def date_range(start: str, end: str) -> tuple[dt.date, dt.date]:
 def run_id(text: str | None) -> str:
     """The run id that names staging and quarantine keys (generated for a command by hand)."""
     if text is None:
-        return run_id_for_cli()
+        return new_run_id("cli")
     try:
         keys.run_id(text)
     except keys.InvalidIdentifier as exc:

@@ -9,20 +9,14 @@ was published.
 
 from __future__ import annotations
 
-import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
-
-import pyarrow as pa
 
 from equity_lake.engine import wap
 from equity_lake.engine.dataset import Dataset, Plan, Run
 from equity_lake.lake import keys
 from equity_lake.lake.schemas import conform
 from equity_lake.lake.store import LakeStore
-
-PUBLISH_THREADS = 16
 
 
 class EntitiesRejected(wap.QualityGateFailed):
@@ -119,7 +113,7 @@ def ingest(
             result.rejected[unit.entity] = str(exc)
             continue
         targets = list(dataset.targets(run, table))
-        written = publish(dataset, store, targets)
+        written = wap.publish_targets(store, targets, dataset.key_columns)
         store.delete(audited.staged_key)
         if audited.warnings:
             result.warnings[unit.entity or unit.name] = list(audited.warnings)
@@ -131,19 +125,6 @@ def ingest(
         _keep_partial(dataset, store, run, result)
         raise EntitiesRejected(dataset, result, problems)
     return result.as_dict(dataset)
-
-
-def publish(dataset: Dataset, store: LakeStore, targets: list[tuple[str, pa.Table]]) -> int:
-    """Merge each target's rows into its object; how many objects changed."""
-
-    def one(target: tuple[str, pa.Table]) -> bool:
-        key, rows = target
-        return wap.publish_merge(store, key, rows, dataset.key_columns)
-
-    if len(targets) == 1:
-        return int(one(targets[0]))
-    with ThreadPoolExecutor(max_workers=PUBLISH_THREADS) as pool:
-        return sum(pool.map(one, targets))
 
 
 def _keep_partial(dataset: Dataset, store: LakeStore, run: Run, result: PartitionResult) -> None:
@@ -188,10 +169,3 @@ def record(
     summary.update(dataset.recorded(store, run, summary, notes or {}))
     store.write_json(keys.run_summary(dataset.name, run.day), summary)
     return summary
-
-
-def run_id_for_cli() -> str:
-    """A run id for a command typed by hand (a DAG passes its own)."""
-    import uuid
-
-    return f"cli-{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"

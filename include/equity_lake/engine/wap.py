@@ -101,6 +101,22 @@ def publish_replace(store: LakeStore, key: str, table: pa.Table) -> bool:
 PUBLISH_THREADS = 16
 
 
+def publish_targets(
+    store: LakeStore, targets: Sequence[tuple[str, pa.Table]], key_columns: Sequence[str]
+) -> int:
+    """Merge each (key, rows) target into its object, as ``publish_merge`` does, several at
+    once; returns how many objects changed."""
+
+    def one(target: tuple[str, pa.Table]) -> bool:
+        key, rows = target
+        return publish_merge(store, key, rows, key_columns)
+
+    if len(targets) <= 1:
+        return sum(one(t) for t in targets)
+    with ThreadPoolExecutor(max_workers=PUBLISH_THREADS) as pool:
+        return sum(pool.map(one, targets))
+
+
 def publish_merge_each(
     store: LakeStore,
     table: pa.Table,
@@ -109,17 +125,14 @@ def publish_merge_each(
     *,
     by: str = "security_id",
 ) -> int:
-    """Merge each ``by`` value's rows of ``table`` into its own object ``key_of(value)``, as
-    ``publish_merge`` does; returns how many objects changed."""
+    """Merge each ``by`` value's rows of ``table`` into its own object ``key_of(value)``;
+    returns how many objects changed."""
     table = table.sort_by([(by, "ascending")])
-    groups = runs(table.column(by).to_numpy())
-
-    def one(group: tuple[int, int, int]) -> bool:
-        value, lo, hi = group
-        return publish_merge(store, key_of(value), table.slice(lo, hi - lo), key_columns)
-
-    with ThreadPoolExecutor(max_workers=PUBLISH_THREADS) as pool:
-        return sum(pool.map(one, groups))
+    targets = [
+        (key_of(value), table.slice(lo, hi - lo))
+        for value, lo, hi in runs(table.column(by).to_numpy())
+    ]
+    return publish_targets(store, targets, key_columns)
 
 
 def new_run_id(prefix: str) -> str:
