@@ -43,7 +43,7 @@ def _fresh_bucket(server: MotoS3) -> None:
 def bench_ingest(server: MotoS3) -> dict[str, float]:
     import pyarrow.parquet as pq
 
-    from equity_lake import cli, master
+    from equity_lake import cli, master, master_build
     from equity_lake.datasets import daily_ticks
     from equity_lake.engine import wap
     from equity_lake.lake import keys
@@ -51,7 +51,7 @@ def bench_ingest(server: MotoS3) -> dict[str, float]:
     from equity_lake.quality import gate
     from equity_lake.sources.registry import daily_source
 
-    built = master.build("sample")
+    built = master_build.build("sample")
     gate_seconds = 0.0
     real_validate = gate.validate_table
 

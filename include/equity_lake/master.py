@@ -22,7 +22,7 @@ from equity_lake.lake.schemas import conform_master
 from equity_lake.lake.store import LakeStore
 
 if TYPE_CHECKING:
-    from equity_lake.master_build import MasterBuild
+    pass
 
 
 class MasterError(ValueError):
@@ -83,15 +83,3 @@ def trading_day(value: str | dt.date) -> dt.date:
 
 
 # --- until the CLI calls master_build itself ---------------------------------------------------
-def build(source: str = "sample", store: LakeStore | None = None) -> MasterBuild:
-    """Compatibility name of ``master_build.build``."""
-    from equity_lake import master_build
-
-    return master_build.build(source, store)
-
-
-def write(store: LakeStore, built: MasterBuild) -> dict[str, object]:
-    """Compatibility name of ``master_build.write``."""
-    from equity_lake import master_build
-
-    return master_build.write(store, built)

@@ -6,7 +6,7 @@ import uuid
 import pyarrow as pa
 import pytest
 
-from equity_lake import calendar, master
+from equity_lake import calendar, master, master_build
 from equity_lake.lake import keys
 from equity_lake.lake.schemas import DAILY_TICKS
 from equity_lake.lake.store import LakeStore
@@ -24,7 +24,7 @@ def lake(s3_server, airflow_db):
     s3_server.create_bucket(bucket)
     with environment(**s3_server.env(bucket)):
         store = LakeStore()
-        built = master.build("sample")
+        built = master_build.build("sample")
         store.write_table(keys.SECURITY_MASTER, built.master)
         store.write_table(keys.CALENDAR_MASTER, calendar.calendar_table())
         yield store, master.SecurityMaster(built.master)

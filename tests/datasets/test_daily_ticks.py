@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from equity_lake import cli, master
+from equity_lake import cli, master, master_build
 from equity_lake.datasets import daily_ticks
 from equity_lake.engine.wap import QualityGateFailed
 from equity_lake.lake import keys
@@ -20,7 +20,7 @@ DAY = dt.date(2024, 12, 23)
 
 @pytest.fixture(scope="module")
 def built():
-    return master.build("sample")
+    return master_build.build("sample")
 
 
 @pytest.fixture
