@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from equity_lake import master, master_build
+from equity_lake import master_build
 from equity_lake.engine.wap import QualityGateFailed
 from equity_lake.lake import keys
 from equity_lake.lake.schemas import CORPORATE_ACTIONS, SECURITY_MASTER
@@ -91,14 +91,6 @@ def test_write_publishes_master_calendar_and_actions_and_is_idempotent(built, lo
     assert again["corporate_action_files_written"] == 0
     assert again["master_written"] is False
     assert published(store) == before  # byte for byte: nothing rewritten
-
-
-def test_the_compatibility_names_build_and_write_through_master_build(built, local_env):
-    store = LakeStore()
-    part = small(built)
-    assert master.write(store, part)["master_written"] is True
-    assert store.read_table(keys.SECURITY_MASTER).equals(part.master)
-    assert master.build("sample").master.equals(built.master)
 
 
 def test_a_master_that_fails_its_suite_is_quarantined_and_the_stored_master_is_untouched(
