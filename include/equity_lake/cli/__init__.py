@@ -22,8 +22,12 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from equity_lake.cli import args as cli_args
-from equity_lake.cli import corporate_actions, daily_ticks, fundamentals, master, quality
+import equity_lake.cli.args as cli_args
+import equity_lake.cli.corporate_actions as corporate_actions
+import equity_lake.cli.daily_ticks as daily_ticks
+import equity_lake.cli.fundamentals as fundamentals
+import equity_lake.cli.master as master
+import equity_lake.cli.quality as quality
 from equity_lake.cli.args import UsageError, ValidationFailed
 
 EXIT_OK = 0

@@ -18,7 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from equity_lake.cli import args as cli_args
+import equity_lake.cli.args as cli_args
 from equity_lake.lake import keys
 
 if TYPE_CHECKING:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from equity_lake.cli import args as cli_args
+import equity_lake.cli.args as cli_args
 
 
 def register(groups: dict[str, Any]) -> None:

@@ -89,7 +89,7 @@ def validate_table(
     run_name (e.g. the Airflow run id) and batch_label (e.g. "daily-ticks 2024-12-23 chunk
     3/12") are stored in the result's meta so Data Docs can list the run readably.
     """
-    from equity_lake.quality import suites
+    import equity_lake.quality.suites as suites
     from equity_lake.quality.frames import to_frame
 
     spec = suites.get(dataset)
