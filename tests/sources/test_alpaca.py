@@ -405,13 +405,13 @@ def test_cli_ingests_corporate_actions_and_names_missing_keys(alpaca, lake, caps
     monkeypatch.delenv("ALPACA_API_SECRET_KEY")
     code = cli.main(["ingest", "corporate-actions", "--start", "2022-06-01", "--end", "2022-08-31"])
     err = capsys.readouterr().err
-    assert code == 1 and err.count("\n") == 1 and "ALPACA_API_SECRET_KEY" in err
+    assert code == cli.EXIT_USAGE and err.count("\n") == 1 and "ALPACA_API_SECRET_KEY" in err
 
 
 # --- through the daily-ticks ingest (gate and publish) --------------------------------------------
 def test_ingest_publishes_alpaca_bars_through_the_gate(alpaca, lake):
     result = daily_ticks.ingest(lake, OCT14, source="alpaca", run_id="test-alpaca-ok")
-    assert result.rows == 11 and result.securities == 11  # TWTR has no bar: 11 of 12 >= 90%
+    assert result["rows"] == result["securities"] == 11  # TWTR has no bar: 11 of 12 >= 90%
     aapl = lake.read_table(keys.daily_ticks_month(1, OCT14)).to_pylist()
     assert aapl == [
         {
