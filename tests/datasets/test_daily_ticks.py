@@ -9,6 +9,7 @@ import pytest
 
 from equity_lake import cli, master, master_build
 from equity_lake.datasets import daily_ticks
+from equity_lake.engine.chunks import Chunk
 from equity_lake.engine.wap import QualityGateFailed
 from equity_lake.lake import keys
 from equity_lake.lake.schemas import DAILY_TICKS
@@ -31,10 +32,10 @@ def store(built, local_env):
 
 
 def test_chunk_parsing_and_bounds():
-    assert daily_ticks.Chunk.parse("3/12") == daily_ticks.Chunk(3, 12)
+    assert Chunk.parse("3/12", 1000) == Chunk(3, 12)
     for bad in ("0/3", "4/3", "x", "1/1001", "3"):
         with pytest.raises(ValueError, match="chunk"):
-            daily_ticks.Chunk.parse(bad)
+            Chunk.parse(bad, 1000)
 
 
 def test_chunk_count_stays_under_the_map_limit_for_the_full_universe():

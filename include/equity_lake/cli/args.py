@@ -65,6 +65,18 @@ def count(low: int, high: int, option: str) -> Callable[[str], int]:
     return parse
 
 
+def chunk(text: str | None, max_chunks: int) -> Any:
+    """``--chunk I/N`` -> the engine's ``Chunk``; None when not given."""
+    from equity_lake.engine.chunks import Chunk
+
+    if text is None:
+        return None
+    try:
+        return Chunk.parse(text, max_chunks)
+    except ValueError as exc:
+        raise UsageError(f"--chunk: {exc}") from None
+
+
 def symbols(text: str | None) -> list[str] | None:
     """``--symbols AAPL,BRK-B``: None when not given; an empty list is an error, never
     "the whole universe"."""

@@ -35,12 +35,7 @@ def ingest(args: argparse.Namespace) -> dict[str, Any]:
 
     day = cli_args.date(args.date)
     symbols = cli_args.symbols(args.symbols)
-    chunk = None
-    if args.chunk:
-        try:
-            chunk = daily_ticks.Chunk.parse(args.chunk)
-        except ValueError as exc:
-            raise cli_args.UsageError(f"--chunk: {exc}") from None
+    chunk = cli_args.chunk(args.chunk, daily_ticks.MAX_CHUNKS)
     return daily_ticks.ingest(
         LakeStore(),
         day,

@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from equity_lake import symbols as symbology
 from equity_lake.engine import runner
-from equity_lake.engine.chunks import ChunkRule, bounds, partition_name
+from equity_lake.engine.chunks import Chunk, ChunkRule, bounds
 from equity_lake.engine.dataset import Partition as PartitionSpec
 from equity_lake.engine.dataset import Plan, Run, Service, Unit, register
 from equity_lake.lake import keys
@@ -37,31 +37,6 @@ MIN_CHUNK_SIZE = 10
 MAX_CHUNK_SIZE = 20000
 #: share of the active universe a source that is not `complete` must deliver
 MIN_ROW_SHARE = 0.9
-
-
-@dataclass(frozen=True)
-class Chunk:
-    """The i-th (1-based) of n slices of a day's universe."""
-
-    index: int
-    count: int
-
-    @classmethod
-    def parse(cls, text: str) -> Chunk:
-        try:
-            i, n = (int(part) for part in text.split("/"))
-        except ValueError:
-            raise ValueError(f"chunk {text!r} must look like I/N, e.g. 3/12") from None
-        if not 1 <= i <= n <= MAX_CHUNKS:
-            raise ValueError(f"chunk {text!r} needs 1 <= I <= N <= {MAX_CHUNKS}")
-        return cls(i, n)
-
-    @property
-    def label(self) -> str:
-        return partition_name(self.index, self.count)
-
-    def __str__(self) -> str:
-        return f"{self.index}/{self.count}"
 
 
 @dataclass(frozen=True)
@@ -185,7 +160,7 @@ class DailyTicks:
         chunk_size = int(run.params.get("chunk_size", DEFAULT_CHUNK_SIZE))
         partitions = [
             PartitionSpec(
-                name=Chunk.parse(p.chunk).label,
+                name=Chunk.parse(p.chunk, MAX_CHUNKS).label,
                 label=p.label,
                 argv=tuple(p.argv(run.day, source, run.run_id, symbols)),
                 services=services,

@@ -35,6 +35,31 @@ class ChunkRule:
         return min(self.max_chunks, math.ceil(items / chunk_size))
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """The i-th (1-based) of n slices of a run's items, as ``--chunk I/N`` names it."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str, max_chunks: int) -> Chunk:
+        try:
+            i, n = (int(part) for part in text.split("/"))
+        except ValueError:
+            raise ValueError(f"chunk {text!r} must look like I/N, e.g. 3/12") from None
+        if not 1 <= i <= n <= max_chunks:
+            raise ValueError(f"chunk {text!r} needs 1 <= I <= N <= {max_chunks}")
+        return cls(i, n)
+
+    @property
+    def label(self) -> str:
+        return partition_name(self.index, self.count)
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
 def bounds(items: int, index: int, count: int) -> tuple[int, int]:
     """[lo, hi) of chunk ``index`` (1-based) of ``count`` over ``items``."""
     return items * (index - 1) // count, items * index // count
