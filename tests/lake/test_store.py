@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pyarrow as pa
 import pytest
 
@@ -65,3 +67,19 @@ def test_secrets_stay_out_of_repr():
         {"LAKE_URI": "s3://b", "AWS_ACCESS_KEY_ID": "AKIDSECRET", "AWS_SECRET_ACCESS_KEY": "shh"}
     )
     assert "AKIDSECRET" not in repr(config) and "shh" not in repr(config)
+
+
+def test_only_a_missing_object_is_missing_whatever_its_key_says(local_env):
+    """An unreadable object whose key holds "404" fails loudly; it is not "no such object"
+    (which would let a merge rewrite the month with only the new rows)."""
+    store = LakeStore()
+    key = "data/raw/ticks/daily/103404/2024/12/ticks.parquet"
+    assert store.read_bytes(key) is None  # truly missing
+    Path(store.path(key)).mkdir(parents=True)  # there, but not readable as an object
+    with pytest.raises(OSError) as failure:
+        store.read_bytes(key)
+    assert not isinstance(failure.value, FileNotFoundError)
+    from equity_lake.engine import wap
+
+    with pytest.raises(OSError):
+        wap.publish_merge(store, key, pa.table({"timestamp": [1]}), ["timestamp"])

@@ -253,3 +253,31 @@ def test_rate_limiter_tokens_follow_the_clock():
     assert sum(waits) == pytest.approx(0.25)
     with pytest.raises(ValueError, match="rate must be positive"):
         RateLimiter(rate=0)
+
+
+def test_a_redirect_to_another_host_is_refused_and_the_keys_never_leave(alpaca):
+    """The endpoint answers 302 to a server on another loopback address: the client stops,
+    names both hosts, and the other server never sees a request (nor the API key)."""
+    from equity_lake.sources.http import OffHostRedirect
+    from standins.files import FileServer
+
+    with FileServer(host="127.0.0.2") as elsewhere:
+        elsewhere.add(BARS, b'{"bars": {}, "next_page_token": null}')
+        alpaca.inject(Fault(status=302, headers={"Location": elsewhere.url + BARS}, path=BARS))
+        with client(alpaca) as http, pytest.raises(OffHostRedirect) as refused:
+            http.get_json(BARS, PARAMS)
+        assert elsewhere.paths() == []
+    message = str(refused.value)
+    assert "http://127.0.0.1:" in message and "http://127.0.0.2:" in message
+    assert alpaca.key_id not in message and alpaca.secret_key not in message
+
+
+def test_a_redirect_on_the_same_host_is_followed(alpaca):
+    from urllib.parse import urlencode
+
+    moved = f"{alpaca.url}{BARS}?{urlencode(PARAMS)}"
+    alpaca.inject(Fault(status=302, headers={"Location": moved}, path=BARS, times=1))
+    with client(alpaca) as http:
+        body = http.get_json(BARS, PARAMS)
+    assert set(body["bars"]) == {"AAPL", "NIO"}
+    assert len(alpaca.requests_to(BARS)) == 2

@@ -7,6 +7,7 @@ lake objects directly.
 
 from __future__ import annotations
 
+import errno
 import io
 import json
 import os
@@ -142,8 +143,11 @@ class LakeStore:
 
 
 def _is_not_found(exc: OSError) -> bool:
-    text = str(exc)
-    return "NoSuchKey" in text or "Path does not exist" in text or "404" in text
+    """Decided by the error's type or number, never its text: the text holds the key, and a
+    key such as ``.../103404/...`` must not turn an S3 503 or a local I/O error into "no such
+    object" (a merge would then rewrite the object with the new rows only). pyarrow raises
+    FileNotFoundError (ENOENT) for a missing local file and for S3's 404."""
+    return isinstance(exc, FileNotFoundError) or getattr(exc, "errno", None) == errno.ENOENT
 
 
 def _filesystem(config: LakeConfig) -> pafs.FileSystem:

@@ -33,6 +33,11 @@ class NotFound(SourceError):
     """The resource does not exist (HTTP 404)."""
 
 
+class OffHostRedirect(SourceError, ValueError):
+    """A redirect to another host: refused, so credentials never leave the configured host
+    (bad configuration or a compromised endpoint, never worth a retry)."""
+
+
 class RateLimiter:
     """At most ``rate`` acquisitions per second across threads (a token bucket of ``burst``)."""
 
@@ -98,7 +103,19 @@ class HttpClient:
             headers=dict(self.headers),
             timeout=self.timeout,
             follow_redirects=True,
+            event_hooks={"request": [self._stay_on_host]},
         )
+
+    def _stay_on_host(self, request: httpx.Request) -> None:
+        """Every request, redirected ones included, goes to the configured origin only: the
+        headers carry API keys, which httpx strips from a cross-origin redirect only when
+        they are ``Authorization``."""
+        home = httpx.URL(self.base_url)
+        if _origin(request.url) != _origin(home):
+            raise OffHostRedirect(
+                f"{_origin_text(home)} redirected to {_origin_text(request.url)}: refused, "
+                f"credentials are only ever sent to {home.host}"
+            )
 
     def close(self) -> None:
         self._client.close()
@@ -229,3 +246,12 @@ def _json_body(response: httpx.Response) -> Any:
 
 def _snippet(text: str, limit: int = 200) -> str:
     return " ".join(text.split())[:limit]
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    default = {"http": 80, "https": 443}.get(url.scheme)
+    return url.scheme, url.host, url.port or default
+
+
+def _origin_text(url: httpx.URL) -> str:
+    return f"{url.scheme}://{url.host}" + (f":{url.port}" if url.port else "")
