@@ -75,12 +75,39 @@ def test_the_market_run_discovers_the_days_filers_from_the_daily_index(lake, cli
     before = stored(lake)
     assert set(before) == {keys.fundamentals(APPLE), keys.fundamentals(ALPHABET)}
 
-    # the next run starts after the watermark: Saturday and Sunday are skipped
+    # the next run starts after the watermark: Saturday and Sunday are skipped; the two
+    # companies that were due and never stored stay due, so EDGAR is asked again
+    assert set(lake.read_json(keys.FUNDAMENTALS_STATE)["pending"]) == {FANNIE_MAE, MICROSOFT}
     standin.reset()
     monday = fundamentals.run(lake, client, D(2024, 11, 4), run_id="m-2")
-    assert monday["discovery"]["since"] == "2024-11-02" and monday["discovery"]["due"] == []
-    assert standin.paths() == ["/Archives/edgar/daily-index/2024/QTR4/master.20241104.idx"]
+    assert monday["discovery"]["since"] == "2024-11-02"
+    assert monday["discovery"]["due"] == [FANNIE_MAE, MICROSOFT]
+    assert standin.paths() == [
+        "/Archives/edgar/daily-index/2024/QTR4/master.20241104.idx",
+        f"/api/xbrl/companyfacts/CIK{FANNIE_MAE}.json",
+        f"/api/xbrl/companyfacts/CIK{MICROSOFT}.json",
+    ]
     assert stored(lake) == before
+
+
+def test_a_company_due_but_not_fetched_stays_due_until_it_is_stored(lake, client, standin):
+    # Apple's FY2024 10-K is due on 2024-11-01, but EDGAR answers its companyfacts with one
+    # transient 404: the run succeeds, Apple is missing, and the filing must not be lost
+    fundamentals.run(lake, client, D(2024, 10, 31), ciks=[APPLE], run_id="p-0")
+    standin.fail(f"/api/xbrl/companyfacts/CIK{APPLE}.json", 404)
+    first = fundamentals.run(lake, client, D(2024, 11, 1), since=D(2024, 11, 1), run_id="p-1")
+    assert APPLE in first["missing"] and first["failed_partitions"] == []
+    state = lake.read_json(keys.FUNDAMENTALS_STATE)
+    assert state["all"] == "2024-11-01" and state["pending"][APPLE] == "2024-11-01"
+    apple = lake.read_table(keys.fundamentals(APPLE))
+    assert pc.max(apple.column("filed")).as_py() < D(2024, 11, 1)  # the 10-K is not in yet
+
+    # the next day's index has nothing from Apple, yet Apple is fetched and its 10-K stored
+    nxt = fundamentals.run(lake, client, D(2024, 11, 4), run_id="p-2")
+    assert APPLE in nxt["discovery"]["due"] and APPLE not in nxt["missing"]
+    apple = lake.read_table(keys.fundamentals(APPLE))
+    assert "0000320193-24-000123" in set(apple.column("accn").to_pylist())
+    assert APPLE not in lake.read_json(keys.FUNDAMENTALS_STATE)["pending"]
 
 
 def test_a_restatement_adds_a_row_beside_the_original(lake, client):

@@ -124,6 +124,7 @@ def load_state(store: LakeStore) -> dict:
         state = {}
     state.setdefault("all", None)
     state.setdefault("ciks", {})
+    state.setdefault("pending", {})
     return state
 
 
@@ -136,16 +137,32 @@ def covered_through(state: dict, cik: str | None = None) -> dt.date | None:
     return max(known) if known else None
 
 
-def advance_watermark(store: LakeStore, day: dt.date, ciks: list[str] | None, run_id: str) -> dict:
-    """Remember that every filing up to ``day`` is in (for ``ciks``, or for the market)."""
+def advance_watermark(
+    store: LakeStore,
+    day: dt.date,
+    ciks: list[str] | None,
+    run_id: str,
+    *,
+    not_stored: Iterable[str] = (),
+    stored: Iterable[str] = (),
+) -> dict:
+    """Remember that every filing up to ``day`` is in (for ``ciks``, or for the market),
+    except for the companies that were due and ``not_stored`` (EDGAR answered 404, or the gate
+    rejected them): they stay due (``pending``) until a run stores them."""
     state = load_state(store)
+    missed = set(not_stored)
+    pending: dict[str, str] = state.setdefault("pending", {})
     if ciks is None:
         if state["all"] is None or state["all"] < day.isoformat():
             state["all"] = day.isoformat()
     else:
         for cik in ciks:
-            if state["ciks"].get(cik, "") < day.isoformat():
+            if cik not in missed and state["ciks"].get(cik, "") < day.isoformat():
                 state["ciks"][cik] = day.isoformat()
+    for cik in set(stored) - missed:
+        pending.pop(cik, None)
+    for cik in sorted(missed):
+        pending.setdefault(cik, day.isoformat())
     state["last_run"] = {"day": day.isoformat(), "run_id": run_id, "scope": _scope(ciks)}
     store.write_json(keys.FUNDAMENTALS_STATE, state)
     return state
@@ -171,12 +188,15 @@ def discover(
     state = load_state(store)
     ciks = parse_ciks(ciks) if ciks is not None else None
     if ciks is None:
-        return _discover_market(client, day, since or _after(covered_through(state)) or day)
+        found = _discover_market(client, day, since or _after(covered_through(state)) or day)
+        found.due = sorted({*found.due, *state["pending"]})  # due before, never stored yet
+        found.checked = len(found.due)
+        return found
     found = Discovery(day=day.isoformat(), scope=_scope(ciks), since=_iso(since))
     for cik in ciks:
         found.checked += 1
         first = since or _after(covered_through(state, cik))
-        if first is None or not store.exists(keys.fundamentals(cik)):
+        if first is None or cik in state["pending"] or not store.exists(keys.fundamentals(cik)):
             found.due.append(cik)  # never fetched: everything it ever filed is new
             continue
         if first > day:
@@ -349,7 +369,12 @@ class Fundamentals:
         missing = sorted({*summary["missing"], *discovery.get("missing", [])})
         if not summary["failed_partitions"]:
             advance_watermark(
-                store, run.day, parse_ciks(run.params.get("ciks") or None), run.run_id
+                store,
+                run.day,
+                parse_ciks(run.params.get("ciks") or None),
+                run.run_id,
+                not_stored=[*missing, *summary["rejected"]],
+                stored=summary.get("stored", []),
             )
         return {"missing": missing, "discovery": discovery}
 

@@ -53,6 +53,8 @@ class PartitionResult:
     warnings: dict[str, list[str]] = field(default_factory=dict)
     #: entity -> why it was rejected (quarantined)
     rejected: dict[str, str] = field(default_factory=dict)
+    #: the entities published (units gated per entity only: e.g. CIKs)
+    stored: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self, dataset: Dataset) -> dict[str, Any]:
@@ -67,6 +69,7 @@ class PartitionResult:
             "missing": self.missing,
             "warnings": self.warnings,
             "rejected": self.rejected,
+            **({"stored": self.stored} if self.stored else {}),
             **self.extra,
         }
 
@@ -117,6 +120,8 @@ def ingest(
         store.delete(audited.staged_key)
         if audited.warnings:
             result.warnings[unit.entity or unit.name] = list(audited.warnings)
+        if unit.entity is not None:
+            result.stored.append(unit.entity)
         result.entities += len(targets)
         result.rows += table.num_rows
         result.files_written += written
@@ -166,6 +171,9 @@ def record(
         "rejected": {e: why for r in counted for e, why in (r.get("rejected") or {}).items()},
         "warnings": {e: w for r in counted for e, w in (r.get("warnings") or {}).items()},
     }
+    stored = sorted({e for r in counted for e in r.get("stored") or []})
+    if stored:
+        summary["stored"] = stored
     summary.update(dataset.recorded(store, run, summary, notes or {}))
     store.write_json(keys.run_summary(dataset.name, run.day), summary)
     return summary
