@@ -76,16 +76,37 @@ def audit(
     return Audited(staged_key=staged, result=outcome.result, warnings=outcome.warnings)
 
 
+#: how often a merge re-reads and re-merges after losing a race to another writer
+MERGE_ATTEMPTS = 20
+
+
+class ConcurrentWriteConflict(RuntimeError):
+    """A merge kept losing to other writers; transient (the task retries)."""
+
+
 def publish_merge(store: LakeStore, key: str, new: pa.Table, key_columns: Sequence[str]) -> bool:
     """Merge ``new`` into the object at ``key`` and replace it atomically.
 
     Returns False (and writes nothing) when the object already holds exactly these rows, so a
-    re-run leaves the lake byte-for-byte unchanged.
+    re-run leaves the lake byte-for-byte unchanged. The read-modify-write is checked: when
+    another run replaced the object in between, the merge is redone on what it wrote, so
+    concurrent runs of different days never lose each other's rows.
     """
-    existing = store.read_table(key)
-    if existing is not None:
-        existing = existing.cast(new.schema)
-    return store.write_table_if_changed(key, merge_rows(existing, new, key_columns), existing)
+    for _ in range(MERGE_ATTEMPTS):
+        data, version = store.read_versioned(key)
+        existing = None if data is None else store.table_from_bytes(data).cast(new.schema)
+        merged = merge_rows(existing, new, key_columns)
+        if (
+            existing is not None
+            and existing.schema.equals(merged.schema)
+            and existing.equals(merged)
+        ):
+            return False
+        if store.write_if(key, store.table_bytes(merged), version):
+            return True
+    raise ConcurrentWriteConflict(
+        f"{store.uri(key)}: still replaced by other writers after {MERGE_ATTEMPTS} merges"
+    )
 
 
 def publish_replace(store: LakeStore, key: str, table: pa.Table) -> bool:

@@ -3,15 +3,26 @@
 Writes are atomic for readers: on a local folder a temporary file is renamed over the key; on
 S3 a single upload only becomes visible when it completes. Nothing else in the project opens
 lake objects directly.
+
+Reads of an object see one version of it: on S3 a single GET (boto3; pyarrow's stream is a HEAD
+then ranged GETs, which can straddle a replacement). A read-modify-write is optimistic and
+checked (``read_versioned`` then ``write_if``): on S3 a conditional PUT (``If-Match`` on the
+ETag read, ``If-None-Match: *`` for a new object; the target server must support both, as AWS
+S3 and MinIO do), on a local folder a compare-and-rename under a per-key lock. A lost race
+answers False, and the caller re-reads and re-merges.
 """
 
 from __future__ import annotations
 
 import errno
+import fcntl
+import hashlib
 import io
 import json
 import os
 import uuid
+from functools import cached_property
+from typing import Any
 from urllib.parse import urlparse
 
 import pyarrow as pa
@@ -21,6 +32,12 @@ import pyarrow.parquet as pq
 from equity_lake.config import LakeConfig
 
 PARQUET_OPTIONS = {"compression": "zstd", "write_statistics": True}
+#: what ``read_versioned`` returns for an object that does not exist
+ABSENT = "absent"
+#: S3 error codes of an object that does not exist (never decided by message text)
+_S3_MISSING = ("NoSuchKey", "404", "NotFound")
+#: S3 answers of a conditional write that lost its race
+_S3_CONFLICT = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")
 
 
 class LakeStore:
@@ -58,18 +75,53 @@ class LakeStore:
         data = self.read_bytes(key)
         if data is None:
             return None
+        return self.table_from_bytes(data, columns)
+
+    @staticmethod
+    def table_from_bytes(data: bytes, columns: list[str] | None = None) -> pa.Table:
         return pq.ParquetFile(pa.BufferReader(data)).read(columns=columns)
 
+    @staticmethod
+    def table_bytes(table: pa.Table) -> bytes:
+        """The Parquet bytes the lake stores for ``table``."""
+        sink = io.BytesIO()
+        pq.write_table(table, sink, **PARQUET_OPTIONS)
+        return sink.getvalue()
+
     def read_bytes(self, key: str) -> bytes | None:
+        return self.read_versioned(key)[0]
+
+    def read_versioned(self, key: str) -> tuple[bytes | None, str]:
+        """The object's bytes (None when there is none) and a token of the version read, for
+        ``write_if``; one version, never parts of two."""
+        if not self._local:
+            return self._s3_get(key)
+        path = self.path(key)
         try:
-            with self.fs.open_input_stream(self.path(key)) as f:
-                return f.read()
-        except FileNotFoundError:
-            return None
+            with open(path, "rb") as f:
+                stat = os.fstat(f.fileno())
+                return f.read(), _local_token(stat)
         except OSError as exc:
             if _is_not_found(exc):
-                return None
+                return None, ABSENT
             raise
+
+    def write_if(self, key: str, data: bytes, token: str) -> bool:
+        """Replace ``key`` with ``data`` only if it still holds the version ``token`` (or, for
+        ``ABSENT``, still does not exist); False when another writer got there first."""
+        if not self._local:
+            return self._s3_put_if(key, data, token)
+        path = self.path(key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with self._key_lock(key):
+            try:
+                current = _local_token(os.stat(path))
+            except FileNotFoundError:
+                current = ABSENT
+            if current != token:
+                return False
+            self.write_bytes(key, data)
+            return True
 
     def read_json(self, key: str) -> object | None:
         data = self.read_bytes(key)
@@ -90,9 +142,7 @@ class LakeStore:
     # --- writing ------------------------------------------------------------------------------
     def write_table(self, key: str, table: pa.Table) -> None:
         """Replace ``key`` with ``table`` atomically."""
-        sink = io.BytesIO()
-        pq.write_table(table, sink, **PARQUET_OPTIONS)
-        self.write_bytes(key, sink.getvalue())
+        self.write_bytes(key, self.table_bytes(table))
 
     def write_table_if_changed(
         self, key: str, table: pa.Table, existing: pa.Table | None | bool = True
@@ -132,6 +182,65 @@ class LakeStore:
             os.makedirs(os.path.dirname(self.path(dst)), exist_ok=True)
         self.fs.move(self.path(src), self.path(dst))
 
+    # --- S3 through boto3, where pyarrow lacks single GETs and conditional PUTs ---------------
+    @cached_property
+    def _s3(self) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.config.s3_endpoint,
+            region_name=self.config.s3_region or "us-east-1",
+            aws_access_key_id=self.config.access_key,
+            aws_secret_access_key=self.config.secret_key,
+            aws_session_token=self.config.session_token,
+            config=Config(
+                retries={"max_attempts": 5, "mode": "standard"},
+                connect_timeout=10,
+                read_timeout=60,
+                max_pool_connections=32,
+            ),
+        )
+
+    def _bucket_key(self, key: str) -> tuple[str, str]:
+        bucket, _, prefix = self.path(key).partition("/")
+        return bucket, prefix
+
+    def _s3_get(self, key: str) -> tuple[bytes | None, str]:
+        from botocore.exceptions import ClientError
+
+        bucket, name = self._bucket_key(key)
+        try:
+            response = self._s3.get_object(Bucket=bucket, Key=name)
+        except ClientError as exc:
+            if _s3_code(exc) in _S3_MISSING:
+                return None, ABSENT
+            raise OSError(f"S3 GET {bucket}/{name}: {_s3_code(exc)} {exc}") from exc
+        return response["Body"].read(), response["ETag"]
+
+    def _s3_put_if(self, key: str, data: bytes, token: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        bucket, name = self._bucket_key(key)
+        condition = {"IfNoneMatch": "*"} if token == ABSENT else {"IfMatch": token}
+        try:
+            self._s3.put_object(Bucket=bucket, Key=name, Body=data, **condition)
+        except ClientError as exc:
+            code = _s3_code(exc)
+            if code in _S3_CONFLICT or (token != ABSENT and code in _S3_MISSING):
+                return False
+            raise OSError(f"S3 PUT {bucket}/{name}: {code} {exc}") from exc
+        return True
+
+    def _key_lock(self, key: str) -> Any:
+        """An exclusive lock on ``key`` across threads and processes: one of 256 lock files
+        outside the lake's data (readers of ``data/**`` never see them)."""
+        digest = hashlib.sha256(key.encode()).hexdigest()[:2]
+        folder = os.path.join(self.root, ".locks")
+        os.makedirs(folder, exist_ok=True)
+        return _FileLock(os.path.join(folder, f"{digest}.lock"))
+
     def delete(self, key: str) -> None:
         try:
             self.fs.delete_file(self.path(key))
@@ -140,6 +249,18 @@ class LakeStore:
         except OSError as exc:
             if not _is_not_found(exc):
                 raise
+
+
+def _local_token(stat: os.stat_result) -> str:
+    """A local file's version: a replacement is a new inode (``os.replace``)."""
+    return f"{stat.st_ino}:{stat.st_mtime_ns}:{stat.st_size}"
+
+
+def _s3_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None) or {}
+    error = response.get("Error") or {}
+    status = (response.get("ResponseMetadata") or {}).get("HTTPStatusCode")
+    return str(error.get("Code") or status or "")
 
 
 def _is_not_found(exc: OSError) -> bool:
@@ -170,3 +291,20 @@ def _filesystem(config: LakeConfig) -> pafs.FileSystem:
         if config.session_token:
             kwargs["session_token"] = config.session_token
     return pafs.S3FileSystem(**kwargs)
+
+
+class _FileLock:
+    """``fcntl.flock`` on a lock file. Each entry opens the file anew: flock locks belong to
+    the open file description, so threads of one process exclude each other too."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def __enter__(self) -> _FileLock:
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        os.close(self._fd)
