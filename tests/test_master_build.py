@@ -185,3 +185,13 @@ def test_a_build_merges_its_actions_and_keeps_events_an_ingest_stored(built, loc
     mine = good.actions.filter(pc.equal(good.actions["security_id"], sid)).to_pylist()
     assert stored[0] == ingested.to_pylist()[0]  # merge, not clobber
     assert len(stored) == len(mine) + 1
+
+
+def test_a_corrupt_stored_master_is_kept_aside_and_rebuilt(built, local_env):
+    store = LakeStore()
+    store.write_bytes(keys.SECURITY_MASTER, b"not parquet at all")
+    part = small(built)
+    result = master_build.write(store, part, run_id="repair-run", day=DAY)
+    assert result["master_written"] is True
+    assert store.read_table(keys.SECURITY_MASTER).equals(part.master)
+    assert store.read_bytes(keys.corrupt_copy(keys.SECURITY_MASTER)) == b"not parquet at all"

@@ -230,3 +230,20 @@ def test_validate_accepts_a_published_monthly_file_of_several_days(store, built,
     pq.write_table(twice, path)
     assert cli.main(["validate", "--dataset", "daily-ticks", str(path)]) == cli.EXIT_GATE
     assert "expect_compound_columns_to_be_unique" in capsys.readouterr().err
+
+
+def test_a_corrupt_monthly_file_is_named_and_final_and_rebuilt_once_deleted(
+    store, built, capsys
+):
+    sm = master.SecurityMaster(built.master)
+    sym = sm.active_on(DAY).column("symbol")[0].as_py()
+    key = keys.daily_ticks_month(sm.security_for_symbol(sym, DAY), DAY)
+    store.write_bytes(key, b"PAR1 cut short")
+    argv = ["ingest", "daily-ticks", "--date", DAY.isoformat(), "--symbols", sym]
+    assert cli.main(argv) == cli.EXIT_GATE
+    err = capsys.readouterr().err
+    assert key in err and "not a readable Parquet object" in err and len(err.splitlines()) == 1
+    assert store.read_bytes(keys.corrupt_copy(key)) == b"PAR1 cut short"
+    store.delete(key)  # the documented repair: the next run rebuilds the object
+    assert cli.main(argv) == cli.EXIT_OK
+    assert store.read_table(key).column("symbol").to_pylist() == [sym]

@@ -107,3 +107,19 @@ def test_concurrent_merges_of_different_days_lose_no_row(any_store):
             written = list(pool.map(publish, days))
         assert all(written)
         assert any_store.read_table(key).column("timestamp").to_pylist() == days
+
+
+def test_a_corrupt_object_is_named_kept_aside_and_final(local_env):
+    from equity_lake.cli import EXIT_GATE, exit_code
+    from equity_lake.lake import keys
+    from equity_lake.lake.store import CorruptObject, LakeStore
+
+    store = LakeStore()
+    key = "data/raw/ticks/daily/5/2024/12/ticks.parquet"
+    store.write_bytes(key, b"PAR1 truncated garbage")
+    with pytest.raises(CorruptObject) as failure:
+        wap.publish_merge(store, key, bars([D1], 1.0), ["timestamp"])
+    assert key in str(failure.value) and "not a readable Parquet object" in str(failure.value)
+    assert exit_code(failure.value) == EXIT_GATE  # never retried
+    assert store.read_bytes(keys.corrupt_copy(key)) == b"PAR1 truncated garbage"
+    assert store.read_bytes(key) == b"PAR1 truncated garbage"  # nothing was replaced

@@ -5,8 +5,8 @@ The contract every runtime keeps (README, "The CLI"):
 - exit 0: success; the last line on stdout is the result as one JSON object, the same object
   ``run`` returns in-process (a task's XCom);
 - exit 2: usage or bad input, one line on stderr saying what was wrong (never worth a retry);
-- exit 3: a partition failed its quality gate and was quarantined; stderr names the failed
-  expectations (never worth a retry);
+- exit 3: a partition failed its quality gate and was quarantined (stderr names the failed
+  expectations), or a stored object is corrupt (named, copied aside): never worth a retry;
 - exit 1: anything transient or unexpected (a source down, an S3 error, a crash): retry.
 
 One module per dataset registers its subcommands (``register(groups)``); dates, run ids, chunk
@@ -74,8 +74,9 @@ def run(argv: Sequence[str]) -> Any:
 def exit_code(exc: BaseException) -> int:
     """The exit code of a failure: 3 for a quality gate, 2 for bad input, else 1."""
     from equity_lake.engine.wap import QualityGateFailed
+    from equity_lake.lake.store import CorruptObject
 
-    if isinstance(exc, QualityGateFailed | ValidationFailed):
+    if isinstance(exc, QualityGateFailed | ValidationFailed | CorruptObject):
         return EXIT_GATE
     if isinstance(exc, UsageError | FileNotFoundError):
         return EXIT_USAGE

@@ -12,6 +12,7 @@ what it held and the new rows (merge, not clobber). A batch that fails its suite
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -22,8 +23,10 @@ import pyarrow as pa
 from equity_lake.lake import keys
 from equity_lake.lake.merge import merge_rows
 from equity_lake.lake.partition import runs
-from equity_lake.lake.store import LakeStore
+from equity_lake.lake.store import CorruptObject, LakeStore
 from equity_lake.quality.gate import validate_table
+
+log = logging.getLogger(__name__)
 
 
 class QualityGateFailed(RuntimeError):
@@ -94,7 +97,7 @@ def publish_merge(store: LakeStore, key: str, new: pa.Table, key_columns: Sequen
     """
     for _ in range(MERGE_ATTEMPTS):
         data, version = store.read_versioned(key)
-        existing = None if data is None else store.table_from_bytes(data).cast(new.schema)
+        existing = None if data is None else store.stored_table(key, data).cast(new.schema)
         merged = merge_rows(existing, new, key_columns)
         if (
             existing is not None
@@ -113,9 +116,18 @@ def publish_replace(store: LakeStore, key: str, table: pa.Table) -> bool:
     """Replace the object at ``key`` with ``table``, an object rebuilt whole each run (the
     security master, the trading calendar).
 
-    Returns False (and writes nothing) when the object already holds exactly these rows.
+    Returns False (and writes nothing) when the object already holds exactly these rows. A
+    corrupt stored object is copied aside (``stored_table``) and replaced: rebuilding it is
+    the repair, so a broken master never blocks the command that rebuilds it.
     """
-    return store.write_table_if_changed(key, table)
+    data = store.read_bytes(key)
+    existing = None
+    if data is not None:
+        try:
+            existing = store.stored_table(key, data)
+        except CorruptObject as exc:
+            log.warning("%s: replacing it", exc)
+    return store.write_table_if_changed(key, table, existing)
 
 
 #: objects merged at once when a batch fans out to one object per security

@@ -159,6 +159,11 @@ def staging(run: object, final_key: str) -> str:
     return f"data/_staging/{run_id(run)}/{_relative(final_key)}"
 
 
+def corrupt_copy(final_key: str) -> str:
+    """Where an unreadable lake object is copied before anything replaces it."""
+    return f"data/quarantine/corrupt/{_relative(final_key)}"
+
+
 def quarantine(run: object, final_key: str) -> str:
     """Where a failed partition is kept, beside its validation result."""
     return f"data/quarantine/{run_id(run)}/{_relative(final_key)}"

@@ -40,6 +40,11 @@ _S3_MISSING = ("NoSuchKey", "404", "NotFound")
 _S3_CONFLICT = ("PreconditionFailed", "ConditionalRequestConflict", "412", "409")
 
 
+class CorruptObject(RuntimeError):
+    """A stored object is not readable Parquet: named and copied aside
+    (``keys.corrupt_copy``), never worth a retry (a retry reads the same bytes)."""
+
+
 class LakeStore:
     """Keys (``data/...``) in, tables and bytes out; the root and credentials stay inside."""
 
@@ -75,7 +80,23 @@ class LakeStore:
         data = self.read_bytes(key)
         if data is None:
             return None
-        return self.table_from_bytes(data, columns)
+        return self.stored_table(key, data, columns)
+
+    def stored_table(self, key: str, data: bytes, columns: list[str] | None = None) -> pa.Table:
+        """The table in ``data``, read from ``key``; unreadable bytes are copied aside and
+        reported as ``CorruptObject`` naming the key."""
+        try:
+            return self.table_from_bytes(data, columns)
+        except (pa.ArrowException, OSError) as exc:
+            from equity_lake.lake import keys
+
+            kept = keys.corrupt_copy(key)
+            self.write_bytes(kept, data)
+            reason = " ".join(str(exc).split())
+            raise CorruptObject(
+                f"{self.uri(key)} is not a readable Parquet object ({reason}); its bytes are "
+                f"kept at {self.uri(kept)}; delete it to let the partition's runs rebuild it"
+            ) from exc
 
     @staticmethod
     def table_from_bytes(data: bytes, columns: list[str] | None = None) -> pa.Table:
