@@ -55,7 +55,7 @@ def daily_ticks():
     plan = plan_task("daily-ticks")()
     # one pool for every source's calls (a pool cannot follow a run param); see README
     ingested = ingest_task("ingest_chunk", pool=pools.MARKET_DATA).expand(chunk=plan)
-    record_task("daily-ticks", outlets=[DAILY_TICKS])(plan, plan["notes"], ingested)
+    record_task("daily-ticks", outlets=[DAILY_TICKS])(plan, ingested)
 
 
 daily_ticks()

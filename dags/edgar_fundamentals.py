@@ -62,7 +62,7 @@ from equity_lake_airflow.runtime import ingest_task
 def edgar_fundamentals():
     plan = plan_task("fundamentals", pool=pools.SEC)()
     ingested = ingest_task("ingest_chunk", pool=pools.SEC).expand(chunk=plan)
-    summary = record_task("fundamentals")(plan, plan["notes"], ingested)
+    summary = record_task("fundamentals")(plan, ingested)
     announce_task(FUNDAMENTALS)(summary)
 
 

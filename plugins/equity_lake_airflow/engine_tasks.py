@@ -4,7 +4,7 @@ A DAG file wires them around the runtime's mapped ingest task (``runtime.ingest_
 
     plan = plan_task("daily-ticks")()
     ingested = ingest_task("ingest_chunk", pool=pools.MARKET_DATA).expand(chunk=plan)
-    record_task("daily-ticks", outlets=[DAILY_TICKS])(plan, plan["notes"], ingested)
+    record_task("daily-ticks", outlets=[DAILY_TICKS])(plan, ingested)
 
 Task bodies import the library only when they run, so parsing a DAG never pays for pandas,
 pyarrow or Great Expectations.
@@ -65,7 +65,7 @@ def _dataset(name: str) -> Any:
 
 def plan_task(dataset: str, **task_kwargs: Any) -> Any:
     """The task that resolves the run's partitions: its value is the list ingest is mapped
-    over; its ``notes`` XCom is what the planner found, for the record (``plan["notes"]``)."""
+    over; its ``notes`` XCom is what the planner found, which the record step reads."""
 
     @task(task_id="plan_chunks", **task_kwargs)
     def plan_chunks(**context: Any) -> list[dict[str, Any]]:
@@ -93,10 +93,7 @@ def record_task(dataset: str, **task_kwargs: Any) -> Any:
 
     @task(task_id="record_run", trigger_rule="all_done", **task_kwargs)
     def record_run(
-        partitions: list[dict[str, Any]],
-        notes: dict[str, Any],
-        results: Any,
-        **context: Any,
+        partitions: list[dict[str, Any]] | None, results: Any, **context: Any
     ) -> dict[str, Any]:
         from airflow.sdk.exceptions import AirflowFailException
 
@@ -104,6 +101,9 @@ def record_task(dataset: str, **task_kwargs: Any) -> Any:
         from equity_lake.engine import runner
         from equity_lake.lake.store import LakeStore
 
+        if partitions is None:  # planning failed: nothing ran, nothing to record
+            raise AirflowFailException("plan_chunks failed: nothing ran, nothing is recorded")
+        notes = context["ti"].xcom_pull(task_ids="plan_chunks", key="notes") or {}
         spec = _dataset(dataset)
         run = run_of(spec, context)
         chunks = [r for r in mapped_values(results) if isinstance(r, dict)]

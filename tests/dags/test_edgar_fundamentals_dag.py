@@ -124,6 +124,7 @@ def test_a_run_without_a_user_agent_refuses_to_start(lake, dag):
         result = run(dag, dt.date(2024, 11, 1), ciks=[APPLE])
         assert state_of(result) == "failed"
         assert task_states(result)[("plan_chunks", None)] == "failed"
+        assert task_states(result)[("record_run", None)] == "failed"  # at once, not retried
         assert server.paths() == [] and fundamentals_objects(lake) == {}
         assert lake.read_json(keys.FUNDAMENTALS_STATE) is None
 
