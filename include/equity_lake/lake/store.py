@@ -95,7 +95,7 @@ class LakeStore:
             reason = " ".join(str(exc).split())
             raise CorruptObject(
                 f"{self.uri(key)} is not a readable Parquet object ({reason}); its bytes are "
-                f"kept at {self.uri(kept)}; delete it to let the partition's runs rebuild it"
+                f"kept at {self.uri(kept)}; rebuild it with: equity-lake repair {key}"
             ) from exc
 
     @staticmethod
