@@ -232,9 +232,7 @@ def test_validate_accepts_a_published_monthly_file_of_several_days(store, built,
     assert "expect_compound_columns_to_be_unique" in capsys.readouterr().err
 
 
-def test_a_corrupt_monthly_file_is_named_and_final_and_rebuilt_once_deleted(
-    store, built, capsys
-):
+def test_a_corrupt_monthly_file_is_named_and_final_and_rebuilt_once_deleted(store, built, capsys):
     sm = master.SecurityMaster(built.master)
     sym = sm.active_on(DAY).column("symbol")[0].as_py()
     key = keys.daily_ticks_month(sm.security_for_symbol(sym, DAY), DAY)
