@@ -58,3 +58,26 @@ def test_the_summary_names_the_failed_partitions_of_each_recorded_run(local_env)
     assert (summary["securities"], summary["rows"], summary["chunks"]) == (ROWS, ROWS, 2)
     text = runs.summarize(store, "daily-ticks", day, dt.date(2024, 12, 24))
     assert "chunk-0002-of-0002" in text and "(no run)" in text and "runs: 1" in text
+
+
+def test_the_sweep_removes_only_what_crashed_runs_left_behind(local_env):
+    import os
+
+    store = LakeStore()
+    now = dt.datetime(2024, 12, 24, 12, tzinfo=dt.UTC)
+    old, fresh = (now - dt.timedelta(days=1)).timestamp(), now.timestamp()
+    batch = "raw/ticks/daily/_batches/2024-12-23/chunk-0001-of-0001.parquet"
+    objects = {
+        f"data/_staging/crashed-run/{batch}": old,
+        f"data/_staging/live-run/{batch}": fresh,
+        "data/raw/ticks/daily/7/2024/12/ticks.parquet.0a1b2c.tmp": old,
+        "data/raw/ticks/daily/7/2024/12/ticks.parquet": old,
+    }
+    for key, modified in objects.items():
+        store.write_bytes(key, b"x")
+        os.utime(store.path(key), (modified, modified))
+    swept = runs.sweep_stale(store, now)
+    assert sorted(swept) == sorted(k for k in objects if "crashed" in k or k.endswith(".tmp"))
+    assert store.list("data") == sorted(
+        [f"data/_staging/live-run/{batch}", "data/raw/ticks/daily/7/2024/12/ticks.parquet"]
+    )  # fmt: skip

@@ -16,6 +16,26 @@ from equity_lake.lake.store import LakeStore
 
 #: the site indexes the most recent days only: rebuilding it is part of every run
 DOCS_DAYS = 10
+#: staged batches and temporary files older than this belong to crashed runs
+STALE_AFTER = dt.timedelta(hours=6)
+
+
+def sweep_stale(
+    store: LakeStore, now: dt.datetime, older_than: dt.timedelta = STALE_AFTER
+) -> list[str]:
+    """Remove what crashed runs left behind: staged batches (``data/_staging/``) and the
+    temporary files of interrupted local writes (``*.tmp``, which break a plain
+    ``pyarrow.dataset`` or DuckDB read of ``data/**``), once older than ``older_than``.
+    A live run's objects are younger, so they are never touched."""
+    cutoff = (now - older_than).timestamp()
+    stale = [
+        key
+        for key, modified in store.list_modified("data")
+        if modified < cutoff and (key.startswith("data/_staging/") or key.endswith(".tmp"))
+    ]
+    for key in stale:
+        store.delete(key)
+    return stale
 
 
 def publish_data_docs(store: LakeStore, days: int = DOCS_DAYS) -> str:

@@ -111,6 +111,7 @@ def record_task(dataset: str, **task_kwargs: Any) -> Any:
         with applied(task_environment()):
             store = LakeStore()
             summary = runner.record(spec, store, run, chunks, planned=planned, notes=notes)
+            summary["swept"] = len(runs.sweep_stale(store, dt.datetime.now(dt.UTC)))
             summary["data_docs"] = runs.publish_data_docs(store)
         if summary["failed_partitions"]:
             raise AirflowFailException(failure_message(summary, len(planned)))

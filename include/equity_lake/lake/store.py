@@ -160,6 +160,18 @@ class LakeStore:
             if info.type == pafs.FileType.File
         )
 
+    def list_modified(self, prefix: str) -> list[tuple[str, float]]:
+        """(key, modification time as epoch seconds) of the objects below ``prefix``."""
+        selector = pafs.FileSelector(
+            self.path(prefix.rstrip("/")), recursive=True, allow_not_found=True
+        )
+        base = len(self.root) + 1
+        return sorted(
+            (info.path[base:], info.mtime.timestamp() if info.mtime else 0.0)
+            for info in self.fs.get_file_info(selector)
+            if info.type == pafs.FileType.File
+        )
+
     # --- writing ------------------------------------------------------------------------------
     def write_table(self, key: str, table: pa.Table) -> None:
         """Replace ``key`` with ``table`` atomically."""
