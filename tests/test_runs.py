@@ -70,7 +70,7 @@ def test_the_sweep_removes_only_what_crashed_runs_left_behind(local_env):
     objects = {
         f"data/_staging/crashed-run/{batch}": old,
         f"data/_staging/live-run/{batch}": fresh,
-        "data/raw/ticks/daily/7/2024/12/ticks.parquet.0a1b2c.tmp": old,
+        ".tmp/0a1b2c.tmp": old,  # an interrupted local write
         "data/raw/ticks/daily/7/2024/12/ticks.parquet": old,
     }
     for key, modified in objects.items():
@@ -78,6 +78,7 @@ def test_the_sweep_removes_only_what_crashed_runs_left_behind(local_env):
         os.utime(store.path(key), (modified, modified))
     swept = runs.sweep_stale(store, now)
     assert sorted(swept) == sorted(k for k in objects if "crashed" in k or k.endswith(".tmp"))
+    assert store.list(".tmp") == []
     assert store.list("data") == sorted(
         [f"data/_staging/live-run/{batch}", "data/raw/ticks/daily/7/2024/12/ticks.parquet"]
     )  # fmt: skip

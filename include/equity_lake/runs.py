@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 from equity_lake.lake import keys
-from equity_lake.lake.store import LakeStore
+from equity_lake.lake.store import TEMPORARY_PREFIX, LakeStore
 
 #: the site indexes the most recent days only: rebuilding it is part of every run
 DOCS_DAYS = 10
@@ -24,14 +24,15 @@ def sweep_stale(
     store: LakeStore, now: dt.datetime, older_than: dt.timedelta = STALE_AFTER
 ) -> list[str]:
     """Remove what crashed runs left behind: staged batches (``data/_staging/``) and the
-    temporary files of interrupted local writes (``*.tmp``, which break a plain
-    ``pyarrow.dataset`` or DuckDB read of ``data/**``), once older than ``older_than``.
-    A live run's objects are younger, so they are never touched."""
+    temporary files of interrupted local writes (kept outside ``data/``), once older than
+    ``older_than``. A live run's files are younger, so they are never touched; only those two
+    prefixes are listed, never the lake."""
     cutoff = (now - older_than).timestamp()
     stale = [
         key
-        for key, modified in store.list_modified("data")
-        if modified < cutoff and (key.startswith("data/_staging/") or key.endswith(".tmp"))
+        for prefix in ("data/_staging", TEMPORARY_PREFIX)
+        for key, modified in store.list_modified(prefix)
+        if modified < cutoff
     ]
     for key in stale:
         store.delete(key)

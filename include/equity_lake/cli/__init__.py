@@ -22,7 +22,6 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-import equity_lake.cli.args as cli_args
 import equity_lake.cli.corporate_actions as corporate_actions
 import equity_lake.cli.daily_ticks as daily_ticks
 import equity_lake.cli.fundamentals as fundamentals
@@ -116,7 +115,7 @@ def _one_line(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
-__all__ = ["EXIT_FAILED", "EXIT_GATE", "EXIT_OK", "EXIT_USAGE", "cli_args", "main", "run"]
+__all__ = ["EXIT_FAILED", "EXIT_GATE", "EXIT_OK", "EXIT_USAGE", "exit_code", "main", "run"]
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ from equity_lake.engine.chunks import Chunk, ChunkRule, bounds
 from equity_lake.engine.dataset import Partition as PartitionSpec
 from equity_lake.engine.dataset import Plan, Run, Service, Unit, register
 from equity_lake.lake import keys
-from equity_lake.lake.partition import runs
+from equity_lake.lake.partition import slices
 from equity_lake.lake.schemas import DAILY_TICKS
 from equity_lake.lake.store import LakeStore
 from equity_lake.master import SecurityMaster, trading_day
@@ -43,7 +43,7 @@ MIN_ROW_SHARE = 0.9
 class ChunkPlan:
     """What the planner hands each mapped ingest task."""
 
-    chunk: str
+    chunk: Chunk
     size: int
     first_symbol: str
     last_symbol: str
@@ -62,7 +62,7 @@ class ChunkPlan:
             "--date",
             day.isoformat(),
             "--chunk",
-            self.chunk,
+            str(self.chunk),
             "--source",
             source,
             "--run-id",
@@ -126,7 +126,7 @@ def plan(
         part = chunk_slice(members, chunk).column("symbol")
         if len(part) == 0:
             continue
-        plans.append(ChunkPlan(str(chunk), len(part), part[0].as_py(), part[-1].as_py()))
+        plans.append(ChunkPlan(chunk, len(part), part[0].as_py(), part[-1].as_py()))
     return plans
 
 
@@ -160,7 +160,7 @@ class DailyTicks:
         chunk_size = int(run.params.get("chunk_size", DEFAULT_CHUNK_SIZE))
         partitions = [
             PartitionSpec(
-                name=Chunk.parse(p.chunk, MAX_CHUNKS).label,
+                name=p.chunk.label,
                 label=p.label,
                 argv=tuple(p.argv(run.day, source, run.run_id, symbols)),
                 services=services,
@@ -190,8 +190,8 @@ class DailyTicks:
 
     def targets(self, run: Run, table: pa.Table) -> Iterable[tuple[str, pa.Table]]:
         """Each security's rows into its monthly file (the unit is sorted by security_id)."""
-        for sid, lo, hi in runs(table.column("security_id").to_numpy()):
-            yield keys.daily_ticks_month(sid, run.day), table.slice(lo, hi - lo)
+        for sid, rows in slices(table, "security_id"):
+            yield keys.daily_ticks_month(sid, run.day), rows
 
     def batch_key(self, run: Run, unit: str) -> str:
         return keys.daily_ticks_batch(run.day, unit)

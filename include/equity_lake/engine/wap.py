@@ -22,8 +22,8 @@ import pyarrow as pa
 
 from equity_lake.lake import keys
 from equity_lake.lake.merge import merge_rows
-from equity_lake.lake.partition import runs
-from equity_lake.lake.store import CorruptObject, LakeStore
+from equity_lake.lake.partition import slices
+from equity_lake.lake.store import CorruptObject, LakeStore, holds
 from equity_lake.quality.gate import validate_table
 
 log = logging.getLogger(__name__)
@@ -99,11 +99,7 @@ def publish_merge(store: LakeStore, key: str, new: pa.Table, key_columns: Sequen
         data, version = store.read_versioned(key)
         existing = None if data is None else store.stored_table(key, data).cast(new.schema)
         merged = merge_rows(existing, new, key_columns)
-        if (
-            existing is not None
-            and existing.schema.equals(merged.schema)
-            and existing.equals(merged)
-        ):
+        if holds(existing, merged):
             return False
         if store.write_if(key, store.table_bytes(merged), version):
             return True
@@ -160,11 +156,8 @@ def publish_merge_each(
 ) -> int:
     """Merge each ``by`` value's rows of ``table`` into its own object ``key_of(value)``;
     returns how many objects changed."""
-    table = table.sort_by([(by, "ascending")])
-    targets = [
-        (key_of(value), table.slice(lo, hi - lo))
-        for value, lo, hi in runs(table.column(by).to_numpy())
-    ]
+    ordered = table.sort_by([(by, "ascending")])
+    targets = [(key_of(value), rows) for value, rows in slices(ordered, by)]
     return publish_targets(store, targets, key_columns)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 
 
 def runs(sorted_ids: np.ndarray) -> list[tuple[int, int, int]]:
@@ -13,3 +14,9 @@ def runs(sorted_ids: np.ndarray) -> list[tuple[int, int, int]]:
     starts = np.concatenate(([0], change))
     stops = np.concatenate((change, [len(sorted_ids)]))
     return [(int(sorted_ids[s]), int(s), int(e)) for s, e in zip(starts, stops, strict=True)]
+
+
+def slices(table: pa.Table, column: str) -> list[tuple[int, pa.Table]]:
+    """(id, its rows) for each id of ``table``, already sorted by the int ``column``."""
+    groups = runs(table.column(column).to_numpy())
+    return [(value, table.slice(lo, hi - lo)) for value, lo, hi in groups]

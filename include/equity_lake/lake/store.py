@@ -32,6 +32,8 @@ import pyarrow.parquet as pq
 from equity_lake.config import LakeConfig
 
 PARQUET_OPTIONS = {"compression": "zstd", "write_statistics": True}
+#: where local writes stage their bytes before the rename (same filesystem, not under data/)
+TEMPORARY_PREFIX = ".tmp"
 #: what ``read_versioned`` returns for an object that does not exist
 ABSENT = "absent"
 #: S3 error codes of an object that does not exist (never decided by message text)
@@ -150,18 +152,10 @@ class LakeStore:
 
     def list(self, prefix: str) -> list[str]:
         """Keys of objects below ``prefix`` (recursive), sorted."""
-        selector = pafs.FileSelector(
-            self.path(prefix.rstrip("/")), recursive=True, allow_not_found=True
-        )
-        base = len(self.root) + 1
-        return sorted(
-            info.path[base:]
-            for info in self.fs.get_file_info(selector)
-            if info.type == pafs.FileType.File
-        )
+        return [key for key, _ in self.list_modified(prefix)]
 
     def list_modified(self, prefix: str) -> list[tuple[str, float]]:
-        """(key, modification time as epoch seconds) of the objects below ``prefix``."""
+        """(key, modification time as epoch seconds) of the objects below ``prefix``, sorted."""
         selector = pafs.FileSelector(
             self.path(prefix.rstrip("/")), recursive=True, allow_not_found=True
         )
@@ -177,18 +171,10 @@ class LakeStore:
         """Replace ``key`` with ``table`` atomically."""
         self.write_bytes(key, self.table_bytes(table))
 
-    def write_table_if_changed(
-        self, key: str, table: pa.Table, existing: pa.Table | None | bool = True
-    ) -> bool:
-        """Replace ``key`` unless it already holds exactly ``table``; True when written.
-
-        The one "unchanged, so not rewritten" rule: re-running a job leaves the lake
-        byte-for-byte unchanged. ``existing`` is what the caller already read (None: nothing
-        is stored), or True to read it here.
-        """
-        if existing is True:
-            existing = self.read_table(key)
-        if existing is not None and existing.schema.equals(table.schema) and existing.equals(table):
+    def write_table_if_changed(self, key: str, table: pa.Table, existing: pa.Table | None) -> bool:
+        """Replace ``key`` unless ``existing`` (what the caller read from it; None: nothing is
+        stored) already holds exactly ``table``; True when written."""
+        if holds(existing, table):
             return False
         self.write_table(key, table)
         return True
@@ -198,7 +184,9 @@ class LakeStore:
         path = self.path(key)
         if self._local:
             os.makedirs(os.path.dirname(path), exist_ok=True)
-            tmp = f"{path}.{uuid.uuid4().hex}.tmp"
+            # outside data/: an interrupted write never leaves a file a reader of data/** sees
+            tmp = self.path(f"{TEMPORARY_PREFIX}/{uuid.uuid4().hex}.tmp")
+            os.makedirs(os.path.dirname(tmp), exist_ok=True)
             with open(tmp, "wb") as f:
                 f.write(data)
             os.replace(tmp, path)
@@ -282,6 +270,13 @@ class LakeStore:
         except OSError as exc:
             if not _is_not_found(exc):
                 raise
+
+
+def holds(existing: pa.Table | None, table: pa.Table) -> bool:
+    """The one "unchanged, so not rewritten" rule: a stored object that already holds exactly
+    ``table`` (schema and rows) is left as it is, so a re-run leaves the lake byte-for-byte
+    unchanged."""
+    return existing is not None and existing.schema.equals(table.schema) and existing.equals(table)
 
 
 def _local_token(stat: os.stat_result) -> str:
