@@ -71,14 +71,13 @@ def plan_task(dataset: str, **task_kwargs: Any) -> Any:
     def plan_chunks(**context: Any) -> list[dict[str, Any]]:
         from airflow.sdk.exceptions import AirflowFailException
 
-        from equity_lake.engine import runner
         from equity_lake.lake.store import LakeStore
 
         spec = _dataset(dataset)
         try:
             run = run_of(spec, context)
             with applied(task_environment(spec.services(run.params))):
-                found = runner.plan(spec, LakeStore(), run)
+                found = spec.plan(LakeStore(), run)
         except ValueError as exc:  # bad params or settings: retrying cannot help
             raise AirflowFailException(str(exc)) from exc
         context["ti"].xcom_push(key="notes", value=found.notes)

@@ -12,7 +12,10 @@ import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator
 
+from equity_lake_airflow.alpaca_env import alpaca_environment
 from equity_lake_airflow.connections import from_environment, get_connection, masked
+from equity_lake_airflow.sec_env import sec_environment
+from equity_lake_airflow.wrds_env import wrds_environment
 
 CONN_ID = "equity_lake_s3"
 PASSTHROUGH = (
@@ -72,27 +75,9 @@ def task_environment(services: Iterable[str] = ()) -> dict[str, str]:
     return env
 
 
-def _alpaca() -> dict[str, str]:
-    from equity_lake_airflow.alpaca_env import alpaca_environment
-
-    return alpaca_environment()
-
-
-def _wrds() -> dict[str, str]:
-    from equity_lake_airflow.wrds_env import wrds_environment
-
-    return wrds_environment()
-
-
-def _sec() -> dict[str, str]:
-    from equity_lake_airflow.sec_env import sec_environment
-
-    return sec_environment()
-
-
 #: a dataset's declared services (``Dataset.services``) -> the exporter of their settings
 SERVICE_ENVIRONMENTS: dict[str, Callable[[], dict[str, str]]] = {
-    "alpaca": _alpaca,
-    "wrds": _wrds,
-    "sec": _sec,
+    "alpaca": alpaca_environment,
+    "wrds": wrds_environment,
+    "sec": sec_environment,
 }

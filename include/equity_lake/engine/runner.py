@@ -1,4 +1,4 @@
-"""The one runner: plan, ingest and record for any registered dataset.
+"""The one runner: ingest and record for any registered dataset (it plans itself).
 
 ``ingest`` does fetch -> conform -> audit -> publish for each unit of one partition and returns
 its result as one JSON-ready dict (what the CLI prints as its last line and what a task pushes
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from equity_lake.engine import wap
-from equity_lake.engine.dataset import Dataset, Plan, Run
+from equity_lake.engine.dataset import Dataset, Run
 from equity_lake.lake import keys
 from equity_lake.lake.schemas import conform
 from equity_lake.lake.store import LakeStore
@@ -72,11 +72,6 @@ class PartitionResult:
             **({"stored": self.stored} if self.stored else {}),
             **self.extra,
         }
-
-
-def plan(dataset: Dataset, store: LakeStore, run: Run) -> Plan:
-    """The run's partitions, each with the CLI command and the settings its task needs."""
-    return dataset.plan(store, run)
 
 
 def ingest(
