@@ -41,8 +41,9 @@ def files(tmp_path_factory) -> dict[str, Path]:
     return paths
 
 
-def test_success_exits_0_and_its_last_line_is_the_in_process_result(files, tmp_path):
+def test_success_exits_0_and_its_last_line_is_the_in_process_result(files, tmp_path, monkeypatch):
     env = {"LAKE_URI": (tmp_path / "lake").as_uri()}
+    monkeypatch.setenv("LAKE_URI", env["LAKE_URI"])  # validate reads the lake: the same one
     argv = ["validate", "--dataset", "daily-ticks", str(files["good"])]
     done = run(*argv, env=env)
     assert done.returncode == 0, done.stderr

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import math
+import re
+from pathlib import Path
 from typing import Any
 
 import equity_lake.cli.args as cli_args
@@ -63,10 +66,19 @@ def plan(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def validate(args: argparse.Namespace) -> dict[str, Any]:
-    """The daily-ticks suite on any file of the dataset: a chunk as staged, or a published
-    monthly file (several days: each day is one trading date of the suite)."""
+    """The daily-ticks suite on any file of the dataset: a chunk as staged, a day's bars, or a
+    published monthly file (several days: each day is one trading date of the suite).
+
+    With a lake, it is the ingest's gate: each bar is checked against its previous bar and the
+    corporate actions in between (``datasets/daily_context.py``), and the expected row count
+    comes from the security master (``_expected_rows``), so a file missing rows fails;
+    ``--expected-rows`` overrides it. With no master, the file's own count; with no lake
+    configured, no context either."""
     from equity_lake import calendar
+    from equity_lake.config import ConfigError
+    from equity_lake.datasets import daily_context
     from equity_lake.lake.schemas import DAILY_TICKS
+    from equity_lake.lake.store import LakeStore
     from equity_lake.quality.gate import validate_table
 
     table = cli_args.table_to_validate(args.file, DAILY_TICKS)
@@ -75,27 +87,91 @@ def validate(args: argparse.Namespace) -> dict[str, Any]:
         days = [cli_args.date(args.date)]
     else:
         days = sorted({d for d in stamps if d is not None and _is_session(calendar, d)})
-    rows_per_day = max((stamps.count(d) for d in days), default=table.num_rows)
-    expected = args.expected_rows if args.expected_rows is not None else rows_per_day
-    outcome = validate_table(
-        "daily-ticks",
-        table,
-        {
-            "trading_date": days or [args.date or "1970-01-01"],
-            "expected_rows": expected * max(1, len(days)),
-            "min_rows": min(expected * max(1, len(days)), table.num_rows),
-        },
-    )
+    try:
+        store: LakeStore | None = LakeStore()
+    except ConfigError:  # e.g. a container without LAKE_URI: the file alone
+        store = None
+    expected, minimum = _row_bounds(args, table, days, stamps, store)
+    params: dict[str, Any] = {
+        "trading_date": days or [args.date or "1970-01-01"],
+        "expected_rows": expected,
+        "min_rows": minimum,
+    }
+    gated = table
+    if store is not None and table.schema.equals(DAILY_TICKS):
+        context = daily_context.build(store, table)
+        gated = context.beside(table)
+        params.update(context.params)
+    outcome = validate_table("daily-ticks", gated, params)
     if not outcome.success:
         raise cli_args.ValidationFailed("\n".join([outcome.message(), *outcome.failures]))
     return {
         "file": args.file,
         "dataset": "daily-ticks",
         "rows": table.num_rows,
+        "expected_rows": expected,
         "days": [d.isoformat() for d in days],
         "success": True,
         "warnings": list(outcome.warnings),
     }
+
+
+def _row_bounds(
+    args: argparse.Namespace, table: Any, days: list[Any], stamps: list[Any], store: Any
+) -> tuple[int, int]:
+    """(expected_rows, min_rows) for the file: ``--expected-rows`` per day, else what the
+    master expects; either allows the share of missing rows an incomplete source may leave
+    (``MIN_ROW_SHARE``). With neither, the file's own count (it cannot miss rows then)."""
+    from equity_lake.datasets.daily_ticks import MIN_ROW_SHARE
+
+    if args.expected_rows is not None:
+        expected = args.expected_rows * max(1, len(days))
+    else:
+        expected = _expected_rows(store, table, days, Path(args.file).stem)
+        if expected is None:
+            rows_per_day = max((stamps.count(d) for d in days), default=table.num_rows)
+            expected = rows_per_day * max(1, len(days))
+            return expected, min(expected, table.num_rows)
+    return expected, math.floor(expected * MIN_ROW_SHARE)
+
+
+#: how the engine names a staged or quarantined chunk (``Chunk.label``)
+_CHUNK_FILE = re.compile(r"^chunk-(\d{4})-of-(\d{4})$")
+
+
+def _expected_rows(store: Any, table: Any, days: list[Any], stem: str) -> int | None:
+    """The bars the security master expects of the file, or None without a master.
+
+    One security's file (a published month) must hold a bar for each session it was listed
+    on between its first and last day; any other file a bar for each security of each day's
+    universe, or of its chunk of it when it is named as the engine names a staged chunk
+    (``chunk-0003-of-0012``)."""
+    from equity_lake import calendar
+    from equity_lake.datasets.daily_ticks import chunk_slice, universe
+    from equity_lake.engine.chunks import Chunk
+    from equity_lake.master import MasterError, SecurityMaster
+
+    if store is None or not days or "security_id" not in table.column_names:
+        return None
+    try:
+        master = SecurityMaster.load(store)
+    except MasterError:
+        return None
+    securities = {s for s in table.column("security_id").to_pylist() if s is not None}
+    if len(securities) == 1:
+        (sid,) = securities
+        sessions = calendar.sessions_between(days[0], days[-1])
+        return sum(sid in master.active_on(d).column("security_id").to_pylist() for d in sessions)
+    named = _CHUNK_FILE.match(stem)
+    try:
+        chunk = Chunk.parse(f"{int(named[1])}/{int(named[2])}", 9999) if named else None
+    except ValueError:  # chunk-0000-of-0003 is no chunk the engine names
+        chunk = None
+    total = 0
+    for day in days:
+        members = universe(master, day)
+        total += (chunk_slice(members, chunk) if chunk else members).num_rows
+    return total
 
 
 def _is_session(calendar: Any, day: Any) -> bool:

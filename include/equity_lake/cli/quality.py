@@ -16,7 +16,8 @@ def register(groups: dict[str, Any]) -> None:
     p.add_argument(
         "--expected-rows",
         type=cli_args.count(0, 10**9, "--expected-rows"),
-        help="daily-ticks: bars expected per day (default: the file's own)",
+        help="daily-ticks: bars expected per day (default: what the security master lists, "
+        "else the file's own count)",
     )
     p.add_argument("file")
     p.set_defaults(handler=validate)

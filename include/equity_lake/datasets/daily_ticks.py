@@ -18,6 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from equity_lake import symbols as symbology
+from equity_lake.datasets import daily_context
 from equity_lake.engine import runner
 from equity_lake.engine.chunks import Chunk, ChunkRule, bounds
 from equity_lake.engine.dataset import Partition as PartitionSpec
@@ -178,6 +179,7 @@ class DailyTicks:
         )
         bars = provider.daily_bars(run.day, members).sort_by([("security_id", "ascending")])
         expected = members.num_rows
+        context = daily_context.build(store, bars)  # each bar's previous bar, for the gate
         yield Unit(
             name=request.chunk.label,
             table=bars,
@@ -185,7 +187,9 @@ class DailyTicks:
                 "trading_date": run.day,
                 "expected_rows": expected,
                 "min_rows": expected if provider.complete else math.floor(expected * MIN_ROW_SHARE),
+                **context.params,
             },
+            context=context.table,
         )
 
     def targets(self, run: Run, table: pa.Table) -> Iterable[tuple[str, pa.Table]]:

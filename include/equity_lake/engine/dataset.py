@@ -77,6 +77,25 @@ class Unit:
     params: dict[str, Any]
     #: the entity a rejection is reported under (a CIK), or None: a rejection fails the task
     entity: str | None = None
+    #: columns the gate validates beside the rows, row for row (e.g. each bar's previous bar):
+    #: staged and quarantined with them, never published
+    context: pa.Table | None = None
+
+    def gated(self, rows: pa.Table) -> pa.Table:
+        """``rows`` (the unit's table conformed to the schema) with the context columns after
+        them: what the gate validates."""
+        return with_context(rows, self.context)
+
+
+def with_context(rows: pa.Table, context: pa.Table | None) -> pa.Table:
+    """``rows`` followed by the columns of ``context`` (same length, same order)."""
+    if context is None:
+        return rows
+    if context.num_rows != rows.num_rows:
+        raise ValueError(f"context has {context.num_rows} rows for {rows.num_rows}")
+    for name, column in zip(context.column_names, context.columns, strict=True):
+        rows = rows.append_column(context.schema.field(name), column)
+    return rows
 
 
 class Dataset(Protocol):

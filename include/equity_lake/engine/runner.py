@@ -99,7 +99,7 @@ def ingest(
                 store,
                 dataset=dataset.name,
                 batch_key=dataset.batch_key(run, unit.name),
-                table=table,
+                table=unit.gated(table),
                 params=unit.params,
                 run_id=run.run_id,
                 day=run.day,

@@ -22,6 +22,7 @@ import great_expectations.expectations as gxe
 import pyarrow as pa
 
 from equity_lake.lake import schemas
+from equity_lake.quality import context as context_columns
 from equity_lake.quality.frames import pandas_dtype_name
 
 SuiteBuilder = Callable[..., gx.ExpectationSuite]
@@ -167,6 +168,13 @@ def _as_date(name: str, value: object) -> dt.date:
     raise TypeError(f"{name} must be a datetime.date or ISO date string, got {value!r}")
 
 
+def _as_share(name: str, value: object) -> float:
+    """A positive finite fraction such as max_move (0.5 = 50%)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e6:
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
 def _as_count(name: str, value: object) -> int:
     """Row bounds must be non-negative ints (bool is an int in Python, but not a count)."""
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
@@ -183,6 +191,9 @@ def daily_ticks(
     trading_date: dt.date | str | Sequence[dt.date | str],
     expected_rows: int,
     min_rows: int,
+    context: bool = False,
+    compared_rows: int = 0,
+    max_move: float = context_columns.DEFAULT_MAX_MOVE,
 ) -> gx.ExpectationSuite:
     """Suite for daily bars: one trading day of a chunk of the universe, or a published object.
 
@@ -190,6 +201,43 @@ def daily_ticks(
     expected_rows the number of bars expected (active securities x days); min_rows the
     tolerance below it (a few securities may legitimately not trade). More rows than expected
     means duplicates or securities outside the universe, so it is an upper bound.
+
+    Gates that know yesterday: with ``context`` the validated frame holds the bars followed by
+    the columns of ``quality/context.py`` (each bar's previous bar, the move from its close
+    adjusted for splits and dividends, flags), built by ``datasets/daily_context.py``; rows
+    without a previous bar have null context and are skipped. ``compared_rows`` is how many
+    rows have a previous bar that traded at least 100 shares: the batch-level checks need 20 of
+    them. ``max_move`` is the share a price may move in a session, up or down, unexplained
+    before it is worth a warning. Without context the suite is the one above and nothing else.
+
+    Severity, check by check. Critical is for what no market produces and a vendor glitch does
+    (the batch is quarantined); a warning for what real markets do now and then (published,
+    counted, shown in Data Docs):
+
+    * move outside [1 - max_move, 1 + max_move]: warning. Real stocks do move 50% on news
+      (a biotech's trial, a buyout), and a split missing from the corporate actions looks like
+      one; a decimal shift would rather be caught by the next check.
+    * move outside [1/25, 25]: critical. No session moves a price 25x; 100x is a unit error
+      (one security's prices in cents, a decimal shift). Splits and dividends recorded in the
+      corporate actions are already taken out of the move.
+    * median move of the batch outside [0.5, 2]: critical. A whole feed in cents, or a level
+      jump, moves every row alike; real markets never move the median stock 2x.
+    * stale (open, high, low, close, volume all equal to the previous bar's, volume > 0):
+      warning for a row (one security's stale bar may be a vendor's carry-forward, rare but
+      harmless alone); critical when more than 10% of the compared rows are stale (GX
+      ``mostly``): yesterday's feed delivered as today's.
+    * the same (timestamp, open, high, low, close, volume), volume > 0, under two securities:
+      critical. Two securities never trade identical bars with shares; one security's bar was
+      copied under another's id.
+    * volume 0 with a price change (close differs from the previous close, or high from low):
+      warning. Quote-based closes on no-trade days are real (CRSP's bid/ask midpoints).
+    * volume over 100x the previous bar's (which traded >= 100 shares): warning. Index
+      inclusions, listings moving venue and news do that to one security.
+    * median volume ratio of the batch outside [1/20, 20]: critical. A units error (shares vs
+      lots of 100, a feed x1000) does it to the whole batch; markets never do.
+    * two symbols swapped (their bars exchanged) show as two moves in opposite directions:
+      a warning while the two price levels are within 1.5x..25x of each other, critical beyond
+      25x, unseen when their prices are within max_move of each other.
     """
     dates = trading_date if isinstance(trading_date, list | tuple) else [trading_date]
     days = [_as_date("trading_date", d) for d in dates]
@@ -207,7 +255,51 @@ def daily_ticks(
         gxe.ExpectColumnValuesToBeInSet(column="timestamp", value_set=days),
         gxe.ExpectTableRowCountToBeBetween(min_value=minimum, max_value=expected),
     ]
+    if not isinstance(context, bool):
+        raise TypeError(f"context must be a bool, got {context!r}")
+    if context:
+        columns = [*DAILY_TICKS_SCHEMA.names, *context_columns.DAILY_CONTEXT.names]
+        expectations[0] = gxe.ExpectTableColumnsToMatchOrderedList(column_list=columns)
+        expectations += context_expectations(
+            _as_count("compared_rows", compared_rows), _as_share("max_move", max_move)
+        )
     return gx.ExpectationSuite(name=DAILY_TICKS_SUITE, expectations=expectations)
+
+
+def context_expectations(compared_rows: int, max_move: float) -> list[gxe.Expectation]:
+    """The daily-ticks checks against each bar's previous bar (see ``daily_ticks``)."""
+    c = context_columns
+    expectations = [
+        warning(
+            gxe.ExpectColumnValuesToBeBetween(
+                column="move", min_value=max(0.0, 1 - max_move), max_value=1 + max_move
+            )
+        ),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="move", min_value=1 / c.MAX_SESSION_MOVE, max_value=c.MAX_SESSION_MOVE
+        ),
+        warning(gxe.ExpectColumnValuesToBeInSet(column="stale", value_set=[False])),
+        gxe.ExpectColumnValuesToBeInSet(column="duplicate_bar", value_set=[False]),
+        warning(gxe.ExpectColumnValuesToBeInSet(column="zero_volume_move", value_set=[False])),
+        warning(
+            gxe.ExpectColumnValuesToBeBetween(column="volume_ratio", max_value=c.MAX_VOLUME_RATIO)
+        ),
+    ]
+    if compared_rows >= c.MIN_COMPARED_ROWS:
+        low, high = c.MEDIAN_MOVE
+        expectations.append(
+            gxe.ExpectColumnMedianToBeBetween(column="move", min_value=low, max_value=high)
+        )
+        low, high = c.MEDIAN_VOLUME_RATIO
+        expectations.append(
+            gxe.ExpectColumnMedianToBeBetween(column="volume_ratio", min_value=low, max_value=high)
+        )
+        expectations.append(
+            gxe.ExpectColumnValuesToBeInSet(
+                column="stale", value_set=[False], mostly=1 - c.MAX_STALE_SHARE
+            )
+        )
+    return expectations
 
 
 FUNDAMENTALS = "fundamentals"
