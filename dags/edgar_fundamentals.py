@@ -18,6 +18,8 @@ Params (UI trigger): `mode` (incremental, or bulk: backfill from the nightly com
 
 from __future__ import annotations
 
+import datetime as dt
+
 from airflow.sdk import Param, dag
 
 from equity_lake_airflow import pools
@@ -31,7 +33,10 @@ from equity_lake_airflow.runtime import ingest_task
     schedule="0 9 * * *",
     start_date=START_DATE,
     catchup=False,
+    # runs take turns through the run lease, backfills included (they ignore max_active_runs);
+    # a run that dies holding it is failed at this timeout and its lease lapses with it
     max_active_runs=1,
+    dagrun_timeout=dt.timedelta(hours=6),
     default_args=DEFAULT_ARGS,
     tags=["equity-lake", "fundamentals", "sec"],
     params={

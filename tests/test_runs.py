@@ -38,26 +38,48 @@ def test_the_site_shows_every_datasets_recent_results(local_env):
     assert "run-old-q7" not in html  # older than the window
 
 
-def test_the_summary_names_the_failed_partitions_of_each_recorded_run(local_env):
-    from equity_lake import datasets
+def test_the_summary_counts_what_the_lake_holds_and_names_failed_partitions(local_env):
+    from equity_lake import datasets, master_build
+    from equity_lake.datasets import daily_ticks
     from equity_lake.engine import runner
+    from equity_lake.engine.chunks import Chunk
     from equity_lake.engine.dataset import Run
+    from equity_lake.master import SecurityMaster
 
     store = LakeStore()
+    built = master_build.build("sample").master
+    store.write_table(keys.SECURITY_MASTER, built)
     day = dt.date(2024, 12, 23)
-    chunk = {"partition": "chunk-0001-of-0002", "securities": ROWS, "rows": ROWS,
-             "files_written": ROWS, "files_unchanged": 0}  # fmt: skip
+    active = SecurityMaster(built).active_on(day)
+    symbols = active.column("symbol").to_pylist()[:4]
+    # chunk 1 of 2 commits; chunk 2 never ran
+    daily_ticks.ingest(store, day, chunk=Chunk(1, 2), symbols=symbols, run_id="r")
+    planned = ["chunk-0001-of-0002", "chunk-0002-of-0002"]
+    # a plan that expected more than the partition accounts for is named too
+    short = runner.record(
+        datasets.get("daily-ticks"), store, Run(day, "r"), planned=planned[:1],
+        expected={"chunk-0001-of-0002": 3},
+    )  # fmt: skip
+    assert short["problems"] == {
+        "chunk-0001-of-0002": "committed 2 securities (published, missing or rejected), planned 3"
+    }
     summary = runner.record(
-        datasets.get("daily-ticks"),
-        store,
-        Run(day, "r"),
-        [chunk],
-        planned=["chunk-0001-of-0002", "chunk-0002-of-0002"],
-    )
+        datasets.get("daily-ticks"), store, Run(day, "r"), planned=planned,
+        expected={"chunk-0001-of-0002": 2, "chunk-0002-of-0002": 2},
+    )  # fmt: skip
     assert summary["failed_partitions"] == ["chunk-0002-of-0002"]
-    assert (summary["securities"], summary["rows"], summary["chunks"]) == (ROWS, ROWS, 2)
+    assert summary["problems"] == {"chunk-0002-of-0002": "not committed by this run"}
+    assert (summary["securities"], summary["rows"], summary["chunks"]) == (2, 2, 2)
     text = runs.summarize(store, "daily-ticks", day, dt.date(2024, 12, 24))
-    assert "chunk-0002-of-0002" in text and "(no run)" in text and "runs: 1" in text
+    assert "chunk-0002-of-0002" in text and "(no run)" in text and "days: 1" in text
+    # the count is the lake's: another run of the same day adds its securities once
+    daily_ticks.ingest(store, day, symbols=symbols, run_id="r2")
+    line = next(
+        x
+        for x in runs.summarize(store, "daily-ticks", day, day).splitlines()
+        if x.startswith("2024-12-23")
+    )
+    assert line.split()[1:4] == ["4", "4", "2"]  # securities, rows, runs
 
 
 def test_the_sweep_removes_only_what_crashed_runs_left_behind(local_env):

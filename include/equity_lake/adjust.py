@@ -26,7 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from equity_lake import calendar
-from equity_lake.lake import keys
+from equity_lake.lake import commits, keys
 from equity_lake.lake.merge import merge_rows
 from equity_lake.lake.schemas import CORPORATE_ACTIONS, DAILY_TICKS, conform
 from equity_lake.lake.store import LakeStore
@@ -133,14 +133,27 @@ def _months(start: dt.date, end: dt.date) -> list[dt.date]:
     return out
 
 
-def read_daily_bars(store: LakeStore, security_id: int, months: list[dt.date]) -> pa.Table | None:
-    """A security's raw bars of ``months`` (first days), from monthly and history files."""
+def read_daily_bars(
+    store: LakeStore,
+    security_id: int,
+    months: list[dt.date],
+    hidden: commits.Masks | None = None,
+) -> pa.Table | None:
+    """A security's committed raw bars of ``months`` (first days), from monthly and history
+    files: rows of a publish that has not committed (in progress, or crashed) are left out.
+    ``hidden`` is ``commits.masks`` when the caller reads many securities at once."""
     sid = keys.security_id(security_id)
-    wanted = sorted(set(months))
+    wanted = [keys.daily_ticks_month(sid, m) for m in sorted(set(months))]
+    hidden = commits.masks(store, keys.DAILY_TICKS_DATASET) if hidden is None else hidden
+
+    def read(key: str) -> pa.Table | None:
+        table = store.read_table(key)
+        return None if table is None else commits.hide_uncommitted(table, key, hidden)
+
     with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
-        parts = list(pool.map(lambda m: store.read_table(keys.daily_ticks_month(sid, m)), wanted))
+        parts = list(pool.map(read, wanted))
     monthly = [conform(p, DAILY_TICKS, "daily ticks") for p in parts if p is not None]
-    history = store.read_table(keys.daily_ticks_history(sid))
+    history = read(keys.daily_ticks_history(sid))
     table = pa.concat_tables(monthly) if monthly else None
     if history is not None:
         history = conform(history, DAILY_TICKS, "daily ticks history")

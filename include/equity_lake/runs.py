@@ -1,6 +1,7 @@
 """What a DAG run leaves behind besides data: the Data Docs site, and the summary of its runs.
 
-The engine records each run (``engine/runner.record``); the Data Docs site is rebuilt from
+The engine records each run (``engine/runner.record``) from the partitions' commit records,
+and summaries count those records (what the lake holds); the Data Docs site is rebuilt from
 the validation results the gate stored in the lake, so it shows every partition of the recent
 runs whichever worker validated it.
 """
@@ -71,23 +72,37 @@ def publish_data_docs(store: LakeStore, days: int = DOCS_DAYS) -> str:
 
 
 def summarize(store: LakeStore, dataset: str, start: dt.date, end: dt.date) -> str:
-    """A short human summary of the runs between ``start`` and ``end`` (the demo's last words)."""
-    from equity_lake import calendar
+    """What the lake holds of each session between ``start`` and ``end`` (the demo's last
+    words): counted from the commit records, whichever runs wrote them, not from what a run
+    believed it wrote; with the last run's failed partitions and any publish that has not
+    committed (its rows are hidden from readers until its retry commits it)."""
+    from equity_lake import calendar, datasets
+    from equity_lake.lake import commits
 
-    lines = [f"{dataset}: runs from {start} to {end}"]
-    lines.append(f"{'day':<12}{'securities':>11}{'rows':>9}{'written':>9}  failed partitions")
-    runs_seen = 0
+    spec = datasets.get(dataset)
+    hidden: dict[str, list[str]] = {}
+    for intent in commits.pending(store, dataset):
+        hidden.setdefault(intent.day, []).append(intent.partition)
+    lines = [f"{dataset}: what the lake holds from {start} to {end}"]
+    lines.append(
+        f"{'day':<12}{spec.entities:>11}{spec.rows:>9}{'runs':>6}  failed partitions; uncommitted"
+    )
+    days_seen = 0
     for day in calendar.sessions_between(start, end):
-        summary = store.read_json(keys.run_summary(dataset, day))
-        if not isinstance(summary, dict):
+        records = commits.committed(store, dataset, day)
+        last = store.read_json(keys.run_summary(dataset, day))
+        if not records and not isinstance(last, dict):
             lines.append(f"{day.isoformat():<12}{'(no run)':>11}")
             continue
-        runs_seen += 1
-        failed = summary["failed_partitions"]  # recorded by the run: no second scan
+        days_seen += 1
+        held = commits.holdings(records)
+        failed = last.get("failed_partitions", []) if isinstance(last, dict) else []
+        pending = sorted(hidden.get(day.isoformat(), []))
+        runs_of_day = len({r.get("run_id") for r in records})
         lines.append(
-            f"{day.isoformat():<12}{summary['securities']:>11}{summary['rows']:>9}"
-            f"{summary['files_written']:>9}  {', '.join(failed) or 'none'}"
+            f"{day.isoformat():<12}{len(held):>11}{sum(held.values()):>9}{runs_of_day:>6}  "
+            f"{', '.join(failed) or 'none'}; {', '.join(pending) or 'none'}"
         )
-    lines.append(f"runs: {runs_seen}; lake: {store.config.uri}")
+    lines.append(f"days: {days_seen}; lake: {store.config.uri}")
     lines.append(f"Data Docs: {store.uri(keys.DATA_DOCS_PREFIX + '/index.html')}")
     return "\n".join(lines)

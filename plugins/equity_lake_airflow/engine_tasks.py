@@ -13,12 +13,15 @@ pyarrow or Great Expectations.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from airflow.sdk import task
 
 from equity_lake_airflow.lake_env import applied, task_environment
+
+log = logging.getLogger(__name__)
 
 
 def filing_day_from_context(context: Mapping[str, Any]) -> dt.date:
@@ -77,13 +80,36 @@ def plan_task(dataset: str, **task_kwargs: Any) -> Any:
         try:
             run = run_of(spec, context)
             with applied(task_environment(spec.services(run.params))):
-                found = spec.plan(LakeStore(), run)
+                store = LakeStore()
+                if not spec.overlapping:
+                    take_turn(store, spec, run, context)
+                found = spec.plan(store, run)
         except ValueError as exc:  # bad params or settings: retrying cannot help
             raise AirflowFailException(str(exc)) from exc
         context["ti"].xcom_push(key="notes", value=found.notes)
         return [p.as_dict() for p in found.partitions]
 
     return plan_chunks
+
+
+#: how long a run whose turn has not come waits before its plan step looks again
+TURN_POLL = dt.timedelta(seconds=30)
+
+
+def take_turn(store: Any, spec: Any, run: Any, context: Mapping[str, Any]) -> None:
+    """Hold the dataset's run lease for this run, or wait (up for reschedule: no worker slot
+    is held) while another run holds it: scheduled runs, manual triggers and backfills of a
+    dataset whose runs must not overlap take turns, whatever ``max_active_runs`` allows."""
+    from airflow.sdk.exceptions import AirflowRescheduleException
+
+    from equity_lake.engine import lease
+
+    timeout = getattr(context.get("dag"), "dagrun_timeout", None) or lease.TIME_TO_LIVE
+    try:
+        lease.acquire(store, spec.name, run.run_id, ttl=timeout)
+    except lease.RunInProgress as exc:
+        log.info("%s", exc)
+        raise AirflowRescheduleException(dt.datetime.now(dt.UTC) + TURN_POLL) from exc
 
 
 def record_task(dataset: str, **task_kwargs: Any) -> Any:
@@ -94,26 +120,37 @@ def record_task(dataset: str, **task_kwargs: Any) -> Any:
     def record_run(
         partitions: list[dict[str, Any]] | None, results: Any, **context: Any
     ) -> dict[str, Any]:
+        # ``results`` (the ingest XComs) only orders this task after ingest: the counts come
+        # from the partitions' commit records, i.e. from what the lake holds
         from airflow.sdk.exceptions import AirflowFailException
 
         from equity_lake import runs
-        from equity_lake.engine import runner
+        from equity_lake.engine import lease, runner
         from equity_lake.lake.store import LakeStore
 
-        if partitions is None:  # planning failed: nothing ran, nothing to record
-            raise AirflowFailException("plan_chunks failed: nothing ran, nothing is recorded")
-        notes = context["ti"].xcom_pull(task_ids="plan_chunks", key="notes") or {}
         spec = _dataset(dataset)
         run = run_of(spec, context)
-        chunks = [r for r in mapped_values(results) if isinstance(r, dict)]
-        planned = [p["partition"] for p in partitions or []]
         with applied(task_environment()):
             store = LakeStore()
-            summary = runner.record(spec, store, run, chunks, planned=planned, notes=notes)
+            try:
+                if partitions is None:  # planning failed: nothing ran, nothing to record
+                    raise AirflowFailException("plan_chunks failed: nothing ran or is recorded")
+                notes = context["ti"].xcom_pull(task_ids="plan_chunks", key="notes") or {}
+                summary = runner.record(
+                    spec,
+                    store,
+                    run,
+                    planned=[p["partition"] for p in partitions],
+                    expected={p["partition"]: p.get("expected") for p in partitions},
+                    notes=notes,
+                )
+            finally:  # the next run's turn, whatever happened to this one
+                if not spec.overlapping:
+                    lease.release(store, spec.name, run.run_id)
             summary["swept"] = len(runs.sweep_stale(store, dt.datetime.now(dt.UTC)))
             summary["data_docs"] = runs.publish_data_docs(store)
         if summary["failed_partitions"]:
-            raise AirflowFailException(failure_message(summary, len(planned)))
+            raise AirflowFailException(failure_message(summary, len(partitions)))
         for asset in context["task"].outlets:
             context["outlet_events"][asset].extra = {
                 "day": summary["day"],
@@ -146,8 +183,10 @@ def announce_task(asset: Any) -> Any:
 def failure_message(summary: Mapping[str, Any], planned: int) -> str:
     """One line: which partitions failed, and which entities the gate rejected and why."""
     failed = summary["failed_partitions"]
+    why = summary.get("problems") or {}
+    named = ", ".join(f"{p} ({why[p]})" if p in why else p for p in failed)
     text = (
-        f"{len(failed)} of {planned} chunks failed for {summary['day']}: {', '.join(failed)}"
+        f"{len(failed)} of {planned} chunks failed for {summary['day']}: {named}"
         f"; nothing of them is recorded as done"
     )
     rejected = summary.get("rejected") or {}
@@ -155,14 +194,3 @@ def failure_message(summary: Mapping[str, Any], planned: int) -> str:
         named = "; ".join(f"{entity} rejected: {why}" for entity, why in sorted(rejected.items()))
         text += f"; {len(rejected)} rejected by the gate: {named}"
     return text
-
-
-def mapped_values(results: Any) -> list[Any]:
-    """The XComs of the mapped instances that succeeded (a failed one pushed none)."""
-    if results is None:
-        return []
-    try:
-        count = len(results)
-    except TypeError:
-        return list(results or [])
-    return [results[i] for i in range(count)]

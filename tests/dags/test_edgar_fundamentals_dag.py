@@ -170,3 +170,37 @@ def test_bad_params_are_refused_before_anything_runs(lake, dag, conf, message):
 
     with pytest.raises(ParamValidationError, match=message):
         run(dag, dt.date(2024, 11, 1), **conf)
+
+
+def test_a_run_waits_its_turn_while_another_holds_the_lake(lake, dag, monkeypatch):
+    """Backfills ignore max_active_runs: the run lease makes runs take turns all the same. A
+    run whose turn has not come is rescheduled (no worker slot held), then runs."""
+    import threading
+
+    from airflow.models import TaskInstance
+    from airflow.models.taskreschedule import TaskReschedule
+    from airflow.utils.session import create_session
+
+    import equity_lake_airflow.engine_tasks as engine_tasks
+    from equity_lake.engine import lease
+
+    monkeypatch.setattr(engine_tasks, "TURN_POLL", dt.timedelta(seconds=1))
+    lease.acquire(lake, "fundamentals", "backfill__2024-10-31")
+    with edgar():
+        later = threading.Timer(3, lease.release, (lake, "fundamentals", "backfill__2024-10-31"))
+        later.start()
+        try:
+            result = run(dag, dt.date(2024, 11, 1), ciks=[APPLE])
+        finally:
+            later.cancel()
+    assert state_of(result) == "success"
+    with create_session() as session:
+        plan = (
+            session.query(TaskInstance)
+            .filter(TaskInstance.run_id == result.run_id, TaskInstance.task_id == "plan_chunks")
+            .one()
+        )
+        waits = session.query(TaskReschedule).filter(TaskReschedule.ti_id == plan.id).count()
+    assert waits >= 1  # it waited for the other run, and never failed for it
+    assert lease.holder(lake, "fundamentals") is None  # its record step gave the turn back
+    assert lake.read_json(keys.FUNDAMENTALS_STATE)["ciks"][APPLE] == "2024-11-01"

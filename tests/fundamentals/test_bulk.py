@@ -120,9 +120,7 @@ def test_a_broken_company_is_quarantined_alone_and_named(local_env, tmp_path):
         "bulk-cik0000000042.parquet.validation.json",
     ]
     # the run's record names it too
-    summary = fundamentals.record_run(
-        store, DAY, "bulk-one-broken", [], planned=["bulk"], ciks=None
-    )
+    summary = fundamentals.record_run(store, DAY, "bulk-one-broken", planned=["bulk"], ciks=None)
     assert summary["failed_partitions"] == ["bulk"]
     assert list(summary["rejected"]) == ["0000000042"]
     assert summary["companies"] == 2 and list(summary["warnings"]) == [ALPHABET]

@@ -196,12 +196,16 @@ def test_a_company_failing_its_suite_is_quarantined_alone_and_the_others_publish
     snowflake = lake.read_json(next(r for r in results if SNOWFLAKE in r))
     assert snowflake["success"] is False
     assert any("(filed >= end)" in w for w in snowflake["meta"]["equity_lake"]["warnings"])
-    partial = lake.read_json(keys.chunk_result("fundamentals", D(2025, 6, 1), "chunk-0001-of-0001"))
-    assert (partial["companies"], list(partial["rejected"]), partial["run_id"]) == (
+    # what passed is committed, marked incomplete: the record counts it and fails the chunk
+    partial = lake.read_json(
+        keys.commit_record("fundamentals", D(2025, 6, 1), "q-1", "chunk-0001-of-0001")
+    )
+    assert (partial["companies"], list(partial["rejected"]), partial["complete"]) == (
         1,
         [SNOWFLAKE],
-        "q-1",
+        False,
     )
+    assert list(partial["objects"]) == [keys.fundamentals(APPLE)]
 
 
 def test_plan_splits_the_due_companies_into_labelled_chunks(lake, client):

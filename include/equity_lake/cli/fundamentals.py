@@ -64,6 +64,7 @@ def register(groups: dict[str, Any]) -> None:
 
 def ingest(args: argparse.Namespace) -> dict[str, Any]:
     from equity_lake.datasets import fundamentals
+    from equity_lake.engine import lease
     from equity_lake.lake.store import LakeStore
     from equity_lake.sources.sec import SecClient
 
@@ -78,10 +79,11 @@ def ingest(args: argparse.Namespace) -> dict[str, Any]:
         raise cli_args.UsageError("--partition ingests exactly --ciks: give them")
     store = LakeStore()
     if args.bulk:
-        result = _bulk(store, day, ciks, run_id, args.archive)
-        if partition is not None:
-            return result
-        return fundamentals.record_run(store, day, run_id, [result], planned=["bulk"], ciks=ciks)
+        if partition is not None:  # a task of a DAG run, which holds the run lease
+            return _bulk(store, day, ciks, run_id, args.archive)
+        with lease.held(store, fundamentals.DATASET, run_id):
+            _bulk(store, day, ciks, run_id, args.archive)
+            return fundamentals.record_run(store, day, run_id, planned=["bulk"], ciks=ciks)
     with SecClient() as client:
         if partition is not None:
             return fundamentals.ingest(

@@ -30,7 +30,7 @@ from equity_lake.lake.store import LakeStore
 from equity_lake.master import SecurityMaster, trading_day
 from equity_lake.sources.registry import daily_source, daily_source_services
 
-DATASET = "daily-ticks"
+DATASET = keys.DAILY_TICKS_DATASET
 KEY_COLUMNS = ("timestamp",)
 MAX_CHUNKS = 1000
 DEFAULT_CHUNK_SIZE = 500
@@ -150,6 +150,7 @@ class DailyTicks:
     entity_label = "security"
     rows = "rows"
     run_day = "nyse_session"
+    overlapping = True  # checked merges: catchup and backfills run days at once
 
     def services(self, params: Mapping[str, Any]) -> tuple[Service, ...]:
         return daily_source_services(str(params.get("source", "sample")))  # type: ignore[return-value]
@@ -165,6 +166,7 @@ class DailyTicks:
                 label=p.label,
                 argv=tuple(p.argv(run.day, source, run.run_id, symbols)),
                 services=services,
+                expected=p.size,
             )
             for p in plan(store, run.day, chunk_size, symbols)
         ]

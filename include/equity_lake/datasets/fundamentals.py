@@ -26,6 +26,7 @@ The watermark (``keys.FUNDAMENTALS_STATE``) remembers the last day a whole-marke
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import tempfile
@@ -36,7 +37,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from equity_lake.engine import runner
+from equity_lake.engine import lease, runner, wap
 from equity_lake.engine.chunks import ChunkRule, bounds, partition_name
 from equity_lake.engine.dataset import Partition, Plan, Run, Service, Unit, register
 from equity_lake.fundamentals import bulk
@@ -119,7 +120,10 @@ def parse_ciks(text: str | Iterable[str] | None) -> list[str] | None:
 
 
 def load_state(store: LakeStore) -> dict:
-    state = store.read_json(keys.FUNDAMENTALS_STATE)
+    return _state(store.read_json(keys.FUNDAMENTALS_STATE))
+
+
+def _state(state: object) -> dict:
     if not isinstance(state, dict):
         state = {}
     state.setdefault("all", None)
@@ -148,9 +152,30 @@ def advance_watermark(
 ) -> dict:
     """Remember that every filing up to ``day`` is in (for ``ciks``, or for the market),
     except for the companies that were due and ``not_stored`` (EDGAR answered 404, or the gate
-    rejected them): they stay due (``pending``) until a run stores them."""
-    state = load_state(store)
-    missed = set(not_stored)
+    rejected them): they stay due (``pending``) until a run stores them.
+
+    Each day only ever moves forwards, and the state is replaced with a checked write (re-read
+    and redone if another run's record step wrote it in between), so no run's advance is
+    lost and none moves it back."""
+    for _ in range(wap.MERGE_ATTEMPTS):
+        data, version = store.read_versioned(keys.FUNDAMENTALS_STATE)
+        state = _advanced(
+            _state(None if data is None else json.loads(data)),
+            day,
+            ciks,
+            run_id,
+            missed=set(not_stored),
+            stored=set(stored),
+        )
+        body = json.dumps(state, indent=1, sort_keys=True).encode()
+        if store.write_if(keys.FUNDAMENTALS_STATE, body, version):
+            return state
+    raise wap.ConcurrentWriteConflict(f"{keys.FUNDAMENTALS_STATE}: kept being replaced")
+
+
+def _advanced(
+    state: dict, day: dt.date, ciks: list[str] | None, run_id: str, *, missed: set, stored: set
+) -> dict:
     pending: dict[str, str] = state.setdefault("pending", {})
     if ciks is None:
         if state["all"] is None or state["all"] < day.isoformat():
@@ -159,12 +184,11 @@ def advance_watermark(
         for cik in ciks:
             if cik not in missed and state["ciks"].get(cik, "") < day.isoformat():
                 state["ciks"][cik] = day.isoformat()
-    for cik in set(stored) - missed:
+    for cik in stored - missed:
         pending.pop(cik, None)
     for cik in sorted(missed):
         pending.setdefault(cik, day.isoformat())
     state["last_run"] = {"day": day.isoformat(), "run_id": run_id, "scope": _scope(ciks)}
-    store.write_json(keys.FUNDAMENTALS_STATE, state)
     return state
 
 
@@ -279,6 +303,7 @@ class Fundamentals:
     entity_label = "CIK"
     rows = "facts"
     run_day = "filing_day"
+    overlapping = False  # each run starts where the last one's watermark ended
 
     def services(self, params: Mapping[str, Any]) -> tuple[Service, ...]:
         return ("sec",)
@@ -304,7 +329,13 @@ class Fundamentals:
                 chunk_size=int(run.params.get("chunk_size", DEFAULT_CHUNK_SIZE)),
             )
         partitions = [
-            Partition(p.partition, p.label, tuple(p.argv(run.day, run.run_id)), ("sec",))
+            Partition(
+                p.partition,
+                p.label,
+                tuple(p.argv(run.day, run.run_id)),
+                ("sec",),
+                expected=len(p.ciks),
+            )
             for p in plans
         ]
         return Plan(partitions, {"discovery": asdict(found)})
@@ -462,19 +493,20 @@ def record_run(
     store: LakeStore,
     day: dt.date,
     run_id: str,
-    results: list[dict],
     *,
     planned: list[str],
+    expected: dict[str, int | None] | None = None,
     ciks: list[str] | None,
     discovery: dict | None = None,
 ) -> dict[str, Any]:
-    """Write the run's counts; advance the watermark when every planned chunk succeeded."""
+    """Write the run's counts from its commits; advance the watermark when every planned
+    chunk committed whole."""
     return runner.record(
         FUNDAMENTALS_DATASET,
         store,
         Run(day, run_id, {"ciks": ciks}),
-        results,
         planned=planned,
+        expected=expected,
         notes={"discovery": discovery or {}},
     )
 
@@ -489,22 +521,22 @@ def run(
     run_id: str,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> dict[str, Any]:
-    """A whole incremental run in one process (what the DAG does across tasks)."""
+    """A whole incremental run in one process (what the DAG does across tasks), holding the
+    run lease: it never overlaps a DAG run or another CLI run."""
     ciks = parse_ciks(ciks) if ciks is not None else None
-    plans, found = plan(store, client, day, ciks=ciks, since=since, chunk_size=chunk_size)
-    results = [
-        ingest(store, client, day, list(p.ciks), run_id=run_id, partition=p.partition)
-        for p in plans
-    ]
-    return record_run(
-        store,
-        day,
-        run_id,
-        results,
-        planned=[p.partition for p in plans],
-        ciks=ciks,
-        discovery=asdict(found),
-    )
+    with lease.held(store, DATASET, run_id):
+        plans, found = plan(store, client, day, ciks=ciks, since=since, chunk_size=chunk_size)
+        for p in plans:
+            ingest(store, client, day, list(p.ciks), run_id=run_id, partition=p.partition)
+        return record_run(
+            store,
+            day,
+            run_id,
+            planned=[p.partition for p in plans],
+            expected={p.partition: len(p.ciks) for p in plans},
+            ciks=ciks,
+            discovery=asdict(found),
+        )
 
 
 def _after(day: dt.date | None) -> dt.date | None:

@@ -49,6 +49,8 @@ class Partition:
     argv: tuple[str, ...]
     #: the source settings the task needs besides the lake's
     services: tuple[Service, ...] = ()
+    #: how many entities it covers: the record step checks that each is accounted for
+    expected: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -56,6 +58,7 @@ class Partition:
             "label": self.label,
             "argv": list(self.argv),
             "services": list(self.services),
+            "expected": self.expected,
         }
 
 
@@ -113,6 +116,9 @@ class Dataset(Protocol):
     #: what a row is called in results ("rows", "facts")
     rows: str
     run_day: RunDay
+    #: False when a run builds on the previous run's bookkeeping (a watermark): runs then take
+    #: turns through the run lease (``engine/lease.py``), whatever started them
+    overlapping: bool
 
     def services(self, params: Mapping[str, Any]) -> tuple[Service, ...]:
         """The source settings a task of a run with ``params`` needs besides the lake's."""

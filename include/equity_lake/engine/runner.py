@@ -1,20 +1,22 @@
 """The one runner: ingest and record for any registered dataset (it plans itself).
 
-``ingest`` does fetch -> conform -> audit -> publish for each unit of one partition and returns
-its result as one JSON-ready dict (what the CLI prints as its last line and what a task pushes
-as its XCom, whichever runtime ran it). ``record`` turns a run's partition results into the
-run's summary: which planned partitions did not succeed, which entities were rejected, and what
-was published.
+``ingest`` does fetch -> conform -> audit -> publish for each unit of one partition, commits
+the partition (``lake/commits.py``) and returns its result as one JSON-ready dict (what the CLI
+prints as its last line and what a task pushes as its XCom, whichever runtime ran it).
+``record`` turns a run's commit records into the run's summary: which planned partitions did
+not commit whole, which entities were rejected, and what the lake now holds.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from equity_lake.engine import wap
 from equity_lake.engine.dataset import Dataset, Run
-from equity_lake.lake import keys
+from equity_lake.lake import commits, keys
 from equity_lake.lake.schemas import conform
 from equity_lake.lake.store import LakeStore
 
@@ -84,14 +86,18 @@ def ingest(
     extra: dict[str, Any] | None = None,
     problems: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Fetch, conform, audit and publish every unit of one partition; its result as a dict.
+    """Fetch, conform, audit and publish every unit of one partition, then commit it; its
+    result as a dict.
 
     A unit whose dataset reports rejections by entity is quarantined alone and the partition
-    fails afterwards (``EntitiesRejected``) naming each; any other gate failure fails at once
-    and publishes nothing of that unit. ``problems`` collects what ``fetch`` could not read.
+    fails afterwards (``EntitiesRejected``) naming each, its published part committed as
+    incomplete; any other gate failure fails at once and publishes nothing of that unit.
+    ``problems`` collects what ``fetch`` could not read.
     """
     result = PartitionResult(dataset.name, run.day.isoformat(), partition, extra=extra or {})
     problems = problems if problems is not None else []
+    objects: dict[str, dict[str, Any]] = {}
+    span: list[str] = []
     for unit in dataset.fetch(store, run, request, result.missing):
         table = conform(unit.table, dataset.schema, f"{dataset.name} {unit.name}")
         try:
@@ -111,8 +117,23 @@ def ingest(
             result.rejected[unit.entity] = str(exc)
             continue
         targets = list(dataset.targets(run, table))
+        if len(targets) > 1:  # many objects: not atomic, so declared before the first write
+            commits.begin(
+                store,
+                dataset=dataset.name,
+                day=run.day,
+                partition=partition,
+                unit=unit.name,
+                run_id=run.run_id,
+                column=dataset.key_columns[0],
+                table=table,
+                objects=[key for key, _ in targets],
+            )
         written = wap.publish_targets(store, targets, dataset.key_columns)
         store.delete(audited.staged_key)
+        for key, rows in targets:
+            objects[key] = {"rows": rows.num_rows, "sha256": commits.rows_checksum(rows)}
+        span.extend(commits.row_range(table, dataset.key_columns[0]) or ())
         if audited.warnings:
             result.warnings[unit.entity or unit.name] = list(audited.warnings)
         if unit.entity is not None:
@@ -121,37 +142,72 @@ def ingest(
         result.rows += table.num_rows
         result.files_written += written
         result.files_unchanged += len(targets) - written
+    summary = result.as_dict(dataset)
+    commits.commit(
+        store,
+        dataset=dataset.name,
+        day=run.day,
+        run_id=run.run_id,
+        partition=partition,
+        record={
+            **summary,
+            "run_id": run.run_id,
+            "at": dt.datetime.now(dt.UTC).isoformat(),
+            "complete": not (result.rejected or problems),
+            "problems": list(problems),
+            "column": dataset.key_columns[0],
+            "first": min(span, default=None),
+            "last": max(span, default=None),
+            "objects": objects,
+        },
+    )
     if result.rejected:
-        _keep_partial(dataset, store, run, result)
         raise EntitiesRejected(dataset, result, problems)
-    return result.as_dict(dataset)
-
-
-def _keep_partial(dataset: Dataset, store: LakeStore, run: Run, result: PartitionResult) -> None:
-    """A failing partition's own account, for ``record`` (a failed task has no XCom)."""
-    key = keys.chunk_result(dataset.name, run.day, result.partition)
-    store.write_json(key, {**result.as_dict(dataset), "run_id": run.run_id})
+    return summary
 
 
 def record(
     dataset: Dataset,
     store: LakeStore,
     run: Run,
-    results: list[dict[str, Any]],
     *,
     planned: list[str],
+    expected: Mapping[str, int | None] | None = None,
     notes: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The run's summary: counts, planned partitions that did not succeed, rejected entities.
+    """The run's summary, from what the lake holds: the commit records of its partitions.
 
-    A partition that failed after publishing part of its entities left its own account
-    (``keys.chunk_result``) for this run; it counts here, and still counts as failed.
+    A planned partition counts as failed when this run committed nothing for it, when its
+    commit is incomplete (entities rejected by the gate: what passed is counted), or when
+    the entities it accounts for (published, missing at the source, rejected) are not the
+    ``expected`` number the plan gave it; ``problems`` says which, and why.
     """
-    done = {str(r.get("partition")) for r in results}
-    failed = [p for p in planned if p not in done]
-    partial = [store.read_json(keys.chunk_result(dataset.name, run.day, p)) for p in failed]
-    ours = [r for r in partial if isinstance(r, dict) and r.get("run_id") == run.run_id]
-    counted = [*results, *ours]
+    records = {
+        r["partition"]: r for r in commits.committed(store, dataset.name, run.day, run.run_id)
+    }
+    expected = expected or {}
+    counted, problems = [], {}
+    for name in planned:
+        rec = records.get(name)
+        if rec is None:
+            problems[name] = "not committed by this run"
+            continue
+        counted.append(rec)
+        accounted = (
+            int(rec.get(dataset.entities, 0))
+            + len(rec.get("missing") or [])
+            + len(rec.get("rejected") or {})
+        )
+        want = expected.get(name)
+        if not rec.get("complete", True):
+            rejected = len(rec.get("rejected") or {})
+            unread = len(rec.get("problems") or [])
+            problems[name] = f"{rejected} {dataset.entities} rejected, {unread} unreadable"
+        elif want is not None and accounted != want:
+            problems[name] = (
+                f"committed {accounted} {dataset.entities} (published, missing or rejected), "
+                f"planned {want}"
+            )
     summary: dict[str, Any] = {
         "dataset": dataset.name,
         "day": run.day.isoformat(),
@@ -162,13 +218,16 @@ def record(
         "files_written": sum(int(r.get("files_written", 0)) for r in counted),
         "files_unchanged": sum(int(r.get("files_unchanged", 0)) for r in counted),
         "missing": sorted({m for r in counted for m in r.get("missing") or []}),
-        "failed_partitions": failed,
+        "failed_partitions": [p for p in planned if p in problems],
+        "problems": problems,
         "rejected": {e: why for r in counted for e, why in (r.get("rejected") or {}).items()},
         "warnings": {e: w for r in counted for e, w in (r.get("warnings") or {}).items()},
     }
     stored = sorted({e for r in counted for e in r.get("stored") or []})
     if stored:
         summary["stored"] = stored
+    if not problems:  # crashed publishes of this day that this run rewrote whole are moot
+        summary["superseded"] = len(commits.supersede(store, dataset.name, list(records.values())))
     summary.update(dataset.recorded(store, run, summary, notes or {}))
     store.write_json(keys.run_summary(dataset.name, run.day), summary)
     return summary

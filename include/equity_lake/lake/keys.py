@@ -94,6 +94,10 @@ SECURITY_MASTER = "data/master/security_master.parquet"
 CALENDAR_MASTER = "data/master/calendar_master.parquet"
 
 
+#: the daily-ticks dataset's name: its commits, results and run summaries are kept under it
+DAILY_TICKS_DATASET = "daily-ticks"
+
+
 def daily_ticks_month(sid: object, day: dt.date) -> str:
     """The open-year monthly file holding ``day``'s bar of security ``sid``."""
     d = _date(day)
@@ -185,10 +189,34 @@ def run_summary(dataset: object, day: dt.date) -> str:
     return f"data/quality/runs/{name(dataset, 'dataset')}/{_date(day).isoformat()}.json"
 
 
-def chunk_result(dataset: object, day: dt.date, partition: object) -> str:
-    """What a chunk that failed in part (some companies rejected) published, for the record."""
-    d = _date(day).isoformat()
-    return f"data/quality/runs/{name(dataset, 'dataset')}/{d}/{name(partition, 'partition')}.json"
+#: commit records: a partition's rows count only once its record is here (``lake/commits.py``)
+COMMITS_PREFIX = "data/_commits"
+
+
+def commits_day(dataset: object, day: dt.date) -> str:
+    """The folder of the commit records of one day of a dataset."""
+    return f"{COMMITS_PREFIX}/{name(dataset, 'dataset')}/{_date(day).isoformat()}"
+
+
+def commit_record(dataset: object, day: dt.date, run: object, partition: object) -> str:
+    """The commit record of one partition of one run: its objects, rows and checksums."""
+    return f"{commits_day(dataset, day)}/{run_id(run)}/{name(partition, 'partition')}.json"
+
+
+def pending_prefix(dataset: object) -> str:
+    """Where publishes in progress (or crashed) declare the objects they are writing."""
+    return f"{COMMITS_PREFIX}/{name(dataset, 'dataset')}/_pending"
+
+
+def commit_intent(dataset: object, day: dt.date, partition: object, unit: object) -> str:
+    """The intent of one unit's publish: the objects it is about to write, and which rows."""
+    part = name(partition, "partition")
+    return f"{pending_prefix(dataset)}/{_date(day).isoformat()}/{part}/{name(unit, 'unit')}.json"
+
+
+def run_lease(dataset: object) -> str:
+    """The lease a run of a dataset whose runs must not overlap holds (``engine/lease.py``)."""
+    return f"data/quality/runs/{name(dataset, 'dataset')}/lease.json"
 
 
 DATA_DOCS_PREFIX = "data/quality/docs"

@@ -100,10 +100,11 @@ def validate_table(
     batch_definition = _engine().batch_definition(dataset)
     run_time = dt.datetime.now(dt.UTC)
     started = time.perf_counter()
-    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-    validation = batch.validate(suite, result_format=_BASIC_FORMAT)
-    if not validation.success:
-        _add_offending_indices(batch, suite, validation)
+    with _VALIDATE_LOCK:  # one shared dataframe asset: concurrent batches would swap frames
+        batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        validation = batch.validate(suite, result_format=_BASIC_FORMAT)
+        if not validation.success:
+            _add_offending_indices(batch, suite, validation)
     elapsed = time.perf_counter() - started
 
     _annotate(validation, spec, params, table, run_name, batch_label, run_time, elapsed)
@@ -213,6 +214,8 @@ class _Engine:
 
 _ENGINE: _Engine | None = None
 _ENGINE_LOCK = threading.Lock()
+#: GX validation is CPU-bound Python (the GIL serialises it anyway): one at a time
+_VALIDATE_LOCK = threading.Lock()
 
 
 def _engine() -> _Engine:

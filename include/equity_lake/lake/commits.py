@@ -1,0 +1,252 @@
+"""Commit records: a partition's rows count only once its publish committed.
+
+A unit whose rows fan out to many objects (a chunk of daily bars: one monthly file per
+security) cannot be replaced in one atomic step, so its publish is bracketed:
+
+1. an *intent* (``keys.commit_intent``) names the objects about to be written and which rows
+   (the key column's range, e.g. the trading days of the unit);
+2. the objects are merged one by one;
+3. the partition's *commit record* (``keys.commit_record``) names every object with the
+   rows it received and their checksum, and the intents are removed.
+
+A publish killed between 1 and 3 leaves its intent behind: the library's readers hide those
+rows of those objects (the previous committed state) until the retry commits them. The record
+step and summaries count commit records, so they report what the lake holds, not what a task
+believed it wrote. A unit written as one object (a company's facts) needs no intent: its one
+write is atomic.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from equity_lake.lake import keys
+from equity_lake.lake.store import LakeStore
+
+
+def rows_checksum(table: pa.Table) -> str:
+    """sha256 of ``table``'s rows in Arrow IPC form: equal for equal rows however they were
+    sliced or read, so a verifier can re-read an object and compare."""
+    # one freshly concatenated array per column: a slice of a batch and the same rows read
+    # back from Parquet then serialise to the same bytes
+    columns = [
+        pa.concat_arrays(c.chunks) if c.num_chunks else pa.array([], c.type) for c in table.columns
+    ]
+    canonical = pa.table(columns, schema=table.schema.remove_metadata())
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, canonical.schema) as writer:
+        writer.write_table(canonical)
+    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Intent:
+    """A publish in progress (or crashed): rows of ``column`` in [first, last] of ``objects``."""
+
+    key: str
+    dataset: str
+    day: str
+    partition: str
+    run_id: str
+    column: str
+    first: str
+    last: str
+    objects: tuple[str, ...]
+
+
+def row_range(table: pa.Table, column: str) -> tuple[str, str] | None:
+    """The first and last value of ``column`` as ISO text; None when it is not a date or
+    timestamp (the rows of such a unit are not told apart by range) or the table is empty."""
+    kind = table.schema.field(column).type
+    if not (pa.types.is_date(kind) or pa.types.is_timestamp(kind)) or table.num_rows == 0:
+        return None
+    bounds = pc.min_max(table.column(column))
+    return bounds["min"].as_py().isoformat(), bounds["max"].as_py().isoformat()
+
+
+def begin(
+    store: LakeStore,
+    *,
+    dataset: str,
+    day: dt.date,
+    partition: str,
+    unit: str,
+    run_id: str,
+    column: str,
+    table: pa.Table,
+    objects: Sequence[str],
+) -> str:
+    """Declare that ``objects`` are about to receive ``table``'s rows; returns the intent key.
+
+    ``column`` must be a date or timestamp: it is how a reader tells these rows apart."""
+    span = row_range(table, column)
+    if span is None:
+        raise ValueError(f"{dataset}: rows spread over many objects need a date key, not {column}")
+    first, last = span
+    key = keys.commit_intent(dataset, day, partition, unit)
+    store.write_json(
+        key,
+        {
+            "dataset": dataset,
+            "day": day.isoformat(),
+            "partition": partition,
+            "run_id": run_id,
+            "column": column,
+            "first": first,
+            "last": last,
+            "objects": list(objects),
+        },
+    )
+    return key
+
+
+def commit(
+    store: LakeStore,
+    *,
+    dataset: str,
+    day: dt.date,
+    run_id: str,
+    partition: str,
+    record: Mapping[str, Any],
+) -> None:
+    """Write the partition's commit record, then drop its intents: from now on its rows count."""
+    store.write_json(keys.commit_record(dataset, day, run_id, partition), dict(record))
+    prefix = keys.commit_intent(dataset, day, partition, "x").rsplit("/", 1)[0]
+    for key in store.list(prefix):
+        store.delete(key)
+
+
+def committed(
+    store: LakeStore, dataset: str, day: dt.date, run_id: str | None = None
+) -> list[dict[str, Any]]:
+    """The commit records of ``day`` (of one run, or of every run), oldest run first."""
+    prefix = keys.commits_day(dataset, day)
+    if run_id is not None:
+        prefix = keys.commit_record(dataset, day, run_id, "x").rsplit("/", 1)[0]
+    records = [store.read_json(key) for key in store.list(prefix)]
+    return sorted((r for r in records if isinstance(r, dict)), key=lambda r: r.get("at", ""))
+
+
+def holdings(records: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """object -> rows the day's commits put there (a later commit of an object wins): what
+    the lake holds of that day, whichever runs wrote it."""
+    out: dict[str, int] = {}
+    for record in records:
+        for key, written in (record.get("objects") or {}).items():
+            out[key] = int(written["rows"])
+    return out
+
+
+def pending(store: LakeStore, dataset: str) -> list[Intent]:
+    """Publishes that started and have not committed (live ones, and crashed ones).
+
+    An intent whose commit record of the same run exists is done (the commit was written and
+    the task died before removing the intent): it hides nothing.
+    """
+    found = []
+    for key in store.list(keys.pending_prefix(dataset)):
+        data = store.read_json(key)
+        if not isinstance(data, dict):
+            continue
+        day = dt.date.fromisoformat(data["day"])
+        if store.exists(keys.commit_record(dataset, day, data["run_id"], data["partition"])):
+            continue
+        found.append(
+            Intent(
+                key=key,
+                dataset=dataset,
+                day=data["day"],
+                partition=data["partition"],
+                run_id=data["run_id"],
+                column=data["column"],
+                first=data["first"],
+                last=data["last"],
+                objects=tuple(data["objects"]),
+            )
+        )
+    return found
+
+
+Masks = dict[str, list[Intent]]
+
+
+def masks(store: LakeStore, dataset: str) -> Masks:
+    """object key -> the uncommitted publishes that touched it (usually none at all)."""
+    out: Masks = {}
+    for intent in pending(store, dataset):
+        for key in intent.objects:
+            out.setdefault(key, []).append(intent)
+    return out
+
+
+def hide_uncommitted(table: pa.Table, key: str, hidden: Masks) -> pa.Table:
+    """``table`` (read from ``key``) without the rows an uncommitted publish wrote into it."""
+    for intent in hidden.get(key, ()):
+        values = table.column(intent.column)
+        kind = values.type
+        first = pa.scalar(_typed(intent.first, kind), kind)
+        last = pa.scalar(_typed(intent.last, kind), kind)
+        inside = pc.and_(pc.greater_equal(values, first), pc.less_equal(values, last))
+        table = table.filter(pc.invert(inside))
+    return table
+
+
+def _typed(text: str, kind: pa.DataType) -> object:
+    if pa.types.is_date(kind):
+        return dt.date.fromisoformat(text)
+    return dt.datetime.fromisoformat(text)
+
+
+def supersede(store: LakeStore, dataset: str, records: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Release what crashed publishes hide where a later run's commits (``records``) rewrote
+    it: the same objects, within the range those commits wrote. An intent left with no object
+    is removed. Returns the intents removed or narrowed."""
+    covered = holdings(records)
+    spans = [(r["first"], r["last"]) for r in records if r.get("first")]
+    if not spans:
+        return []
+    first, last = min(s for s, _ in spans), max(e for _, e in spans)
+    released = []
+    for intent in pending(store, dataset):
+        if not (first <= intent.first and intent.last <= last):
+            continue
+        left = [key for key in intent.objects if key not in covered]
+        if len(left) == len(intent.objects):
+            continue
+        data = store.read_json(intent.key)
+        if left and isinstance(data, dict):
+            store.write_json(intent.key, {**data, "objects": left})
+        else:
+            store.delete(intent.key)
+        released.append(intent.key)
+    return released
+
+
+def verify(store: LakeStore, record: Mapping[str, Any], column: str) -> list[str]:
+    """Problems found re-reading a commit's objects: rows of its range that are missing or
+    differ from what was committed (empty: the lake holds exactly what was committed)."""
+    problems = []
+    for key, expected in (record.get("objects") or {}).items():
+        table = store.read_table(key)
+        if table is None:
+            problems.append(f"{key}: missing")
+            continue
+        values = table.column(column)
+        kind = values.type
+        first = pa.scalar(_typed(record["first"], kind), kind)
+        last = pa.scalar(_typed(record["last"], kind), kind)
+        rows = table.filter(pc.and_(pc.greater_equal(values, first), pc.less_equal(values, last)))
+        if rows.num_rows != expected["rows"]:
+            problems.append(f"{key}: {rows.num_rows} rows, not the {expected['rows']} committed")
+        elif rows_checksum(rows) != expected["sha256"]:
+            problems.append(
+                f"{key}: {rows.num_rows} rows differ from the {expected['rows']} committed"
+            )
+    return problems
