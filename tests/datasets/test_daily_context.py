@@ -22,7 +22,7 @@ from equity_lake import master_build
 from equity_lake.config import LakeConfig
 from equity_lake.datasets import daily_context, daily_ticks
 from equity_lake.engine.wap import QualityGateFailed
-from equity_lake.lake import keys
+from equity_lake.lake import commits, keys
 from equity_lake.lake.schemas import DAILY_TICKS, conform
 from equity_lake.lake.store import LakeStore
 from equity_lake.master import SecurityMaster
@@ -220,7 +220,8 @@ def test_without_corporate_actions_a_split_is_a_warning_not_a_rejection(lake):
     store = lake[0]
     bars = bars_of(lake, DAY2)
     sids = bars.column("security_id").to_pylist()
-    previous = {s: daily_context.last_bar_before(store, s, DAY2) for s in sids}
+    hidden = commits.masks(store, keys.DAILY_TICKS_DATASET)
+    previous = {s: daily_context.last_bar_before(store, s, DAY2, hidden) for s in sids}
     computed = daily_context.compute(bars, previous, lambda wanted: {})  # a lake without actions
     context = daily_context.Context(computed.table, computed.compared, max_move=0.5)
     params = {"trading_date": DAY2, "expected_rows": len(sids), "min_rows": 0, **context.params}
@@ -304,4 +305,37 @@ def test_splits_and_dividends_between_two_bars_follow_the_adjust_convention():
     assert daily_context._adjusted(1.0, 1000.0, day - 1, day, [(day, "dividend", None, 2.0)]) == (
         1.0,
         1000.0,
+    )
+
+
+def test_a_publish_that_never_committed_is_no_previous_bar(tmp_path):
+    store = LakeStore(LakeConfig((tmp_path / "lake").as_uri()))
+    key = keys.daily_ticks_month(100001, DAY2)
+    bars = pa.table(
+        {
+            "security_id": [100001, 100001],
+            "symbol": ["AAA", "AAA"],
+            "timestamp": pa.array([DAY1, DAY2], pa.date32()),
+            **{name: [10.0, 11.0] for name in ("open", "high", "low", "close")},
+            "volume": [1000, 1200],
+        },
+        schema=DAILY_TICKS,
+    )
+    store.write_table(key, bars)
+    assert (
+        daily_context.last_bar_before(store, 100001, DAY3)[0] == (DAY2 - dt.date(1970, 1, 1)).days
+    )
+    commits.begin(  # DAY2's publish wrote its row and crashed before committing
+        store,
+        dataset=keys.DAILY_TICKS_DATASET,
+        day=DAY2,
+        partition="chunk-0001-of-0001",
+        unit="chunk-0001-of-0001",
+        run_id="crashed",
+        column="timestamp",
+        table=bars.slice(1),
+        objects=[key],
+    )
+    assert (
+        daily_context.last_bar_before(store, 100001, DAY3)[0] == (DAY1 - dt.date(1970, 1, 1)).days
     )

@@ -7,14 +7,15 @@ between, a repeated bar, a volume jump. This module computes those columns
 validates them beside the bars (``Unit.context``); they are never published.
 
 A bar's previous bar is the same security's previous row in the batch (a range backfill gates
-several days at once), or for the security's first day in the batch, its last bar in the lake
-before that day: the last row before it in the monthly object of the previous session's month,
-or in the security's ``history.parquet`` when that month has no object (a consolidated year).
-That is one GET per security on a daily run (two for a new listing or a consolidated month),
-16 at a time as the publish step does. Corporate actions are read only for the few securities
-whose raw move is beyond the warning bounds: a move inside them cannot become a rejection. (So
-a split recorded in the actions but missing from the prices, a move inside the bounds, goes
-unseen: reading every security's actions would double the reads.)
+several days at once), or for the security's first day in the batch, its last committed bar in
+the lake before that day (``lake/commits.py``: what readers see): the last row before it in
+the monthly object of the previous session's month, or in the security's ``history.parquet``
+when that month has no object (a consolidated year). That is one GET per security on a daily
+run (two for a new listing or a consolidated month), 16 at a time as the publish step does.
+Corporate actions are read only for the few securities whose raw move is beyond the warning
+bounds: a move inside them cannot become a rejection. (So a split recorded in the actions but
+missing from the prices, a move inside the bounds, goes unseen: reading every security's
+actions would double the reads.)
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import pyarrow.compute as pc
 from equity_lake import calendar
 from equity_lake.adjust import read_actions
 from equity_lake.engine.dataset import with_context
-from equity_lake.lake import keys
+from equity_lake.lake import commits, keys
 from equity_lake.lake.schemas import DAILY_TICKS, conform
 from equity_lake.lake.store import LakeStore
 from equity_lake.quality.context import DAILY_CONTEXT, DEFAULT_MAX_MOVE, MIN_PREV_VOLUME
@@ -76,32 +77,42 @@ def build(store: LakeStore, bars: pa.Table, *, max_move: float = DEFAULT_MAX_MOV
     """The context of ``bars`` (any order, one or several days), reading the lake."""
     table = conform(bars, DAILY_TICKS, "daily-ticks bars")
     first_days = _first_days(_ints(table, "security_id"), _ints(table, "timestamp"))
-    found = _map(lambda item: _last_bar_before(store, *item), list(first_days.items()))
+    hidden = commits.masks(store, keys.DAILY_TICKS_DATASET)
+    found = _map(lambda item: _last_bar_before(store, *item, hidden), list(first_days.items()))
     previous = {sid: bar for sid, (bar, _) in zip(first_days, found, strict=True)}
     context = compute(table, previous, lambda sids: _read_actions(store, sids), max_move=max_move)
     reads = sum(n for _, n in found) + context.reads
     return Context(context.table, context.compared, max_move, reads)
 
 
-def last_bar_before(store: LakeStore, security_id: int, day: dt.date) -> Bar | None:
-    """The security's last bar in the lake before ``day``: from the monthly object of the
-    previous session's month, else (no such object) from its history; None if it has none."""
-    return _last_bar_before(store, security_id, day)[0]
+def last_bar_before(
+    store: LakeStore, security_id: int, day: dt.date, hidden: commits.Masks | None = None
+) -> Bar | None:
+    """The security's last committed bar in the lake before ``day``: from the monthly object
+    of the previous session's month, else (no such object) from its history; None if it has
+    none. Rows of a publish that has not committed are not there for readers, nor here
+    (``hidden`` is ``commits.masks``, when the caller looks up many securities)."""
+    if hidden is None:
+        hidden = commits.masks(store, keys.DAILY_TICKS_DATASET)
+    return _last_bar_before(store, security_id, day, hidden)[0]
 
 
-def _last_bar_before(store: LakeStore, security_id: int, day: dt.date) -> tuple[Bar | None, int]:
+def _last_bar_before(
+    store: LakeStore, security_id: int, day: dt.date, hidden: commits.Masks
+) -> tuple[Bar | None, int]:
     """``last_bar_before`` and how many objects it read."""
     try:
         before = calendar.previous_session(day)
     except ValueError:  # outside the calendar: nothing can precede it in the lake
         return None, 0
-    reads = 1
-    table = store.read_table(keys.daily_ticks_month(security_id, before), columns=_BAR_COLUMNS)
+    reads, key = 1, keys.daily_ticks_month(security_id, before)
+    table = store.read_table(key, columns=_BAR_COLUMNS)
     if table is None:
-        reads += 1
-        table = store.read_table(keys.daily_ticks_history(security_id), columns=_BAR_COLUMNS)
+        reads, key = 2, keys.daily_ticks_history(security_id)
+        table = store.read_table(key, columns=_BAR_COLUMNS)
     if table is None:
         return None, reads
+    table = commits.hide_uncommitted(table, key, hidden)
     stamps = table.column("timestamp").to_numpy()  # datetime64[D], NaT for a null
     earlier = np.flatnonzero(stamps < np.datetime64(day, "D"))
     if len(earlier) == 0:
