@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import numpy as np
@@ -62,6 +62,9 @@ class Context:
     max_move: float
     #: objects read from the lake to build it (bars and corporate actions)
     reads: int = 0
+    #: the bar objects read, as (bytes or None, version): the publish merges into the same
+    #: monthly objects on every session but a month's first, and starts from these
+    prior: dict[str, tuple[bytes | None, str]] = field(default_factory=dict)
 
     @property
     def params(self) -> dict[str, object]:
@@ -78,11 +81,14 @@ def build(store: LakeStore, bars: pa.Table, *, max_move: float = DEFAULT_MAX_MOV
     table = conform(bars, DAILY_TICKS, "daily-ticks bars")
     first_days = _first_days(_ints(table, "security_id"), _ints(table, "timestamp"))
     hidden = commits.masks(store, keys.DAILY_TICKS_DATASET)
-    found = _map(lambda item: _last_bar_before(store, *item, hidden), list(first_days.items()))
+    kept: dict[str, tuple[bytes | None, str]] = {}
+    found = _map(
+        lambda item: _last_bar_before(store, *item, hidden, kept), list(first_days.items())
+    )
     previous = {sid: bar for sid, (bar, _) in zip(first_days, found, strict=True)}
     context = compute(table, previous, lambda sids: _read_actions(store, sids), max_move=max_move)
     reads = sum(n for _, n in found) + context.reads
-    return Context(context.table, context.compared, max_move, reads)
+    return Context(context.table, context.compared, max_move, reads, kept)
 
 
 def last_bar_before(
@@ -94,22 +100,33 @@ def last_bar_before(
     (``hidden`` is ``commits.masks``, when the caller looks up many securities)."""
     if hidden is None:
         hidden = commits.masks(store, keys.DAILY_TICKS_DATASET)
-    return _last_bar_before(store, security_id, day, hidden)[0]
+    return _last_bar_before(store, security_id, day, hidden, {})[0]
+
+
+def _read(store: LakeStore, key: str, kept: dict[str, tuple[bytes | None, str]]) -> pa.Table | None:
+    """The bar columns of ``key`` (None: no such object); keeps what it read in ``kept``."""
+    data, version = store.read_versioned(key)
+    kept[key] = (data, version)
+    return None if data is None else store.stored_table(key, data, _BAR_COLUMNS)
 
 
 def _last_bar_before(
-    store: LakeStore, security_id: int, day: dt.date, hidden: commits.Masks
+    store: LakeStore,
+    security_id: int,
+    day: dt.date,
+    hidden: commits.Masks,
+    kept: dict[str, tuple[bytes | None, str]],
 ) -> tuple[Bar | None, int]:
-    """``last_bar_before`` and how many objects it read."""
+    """``last_bar_before`` and how many objects it read (each kept in ``kept``)."""
     try:
         before = calendar.previous_session(day)
     except ValueError:  # outside the calendar: nothing can precede it in the lake
         return None, 0
     reads, key = 1, keys.daily_ticks_month(security_id, before)
-    table = store.read_table(key, columns=_BAR_COLUMNS)
+    table = _read(store, key, kept)
     if table is None:
         reads, key = 2, keys.daily_ticks_history(security_id)
-        table = store.read_table(key, columns=_BAR_COLUMNS)
+        table = _read(store, key, kept)
     if table is None:
         return None, reads
     table = commits.hide_uncommitted(table, key, hidden)

@@ -192,6 +192,7 @@ class DailyTicks:
                 **context.params,
             },
             context=context.table,
+            prior=context.prior,
         )
 
     def targets(self, run: Run, table: pa.Table) -> Iterable[tuple[str, pa.Table]]:

@@ -83,6 +83,9 @@ class Unit:
     #: columns the gate validates beside the rows, row for row (e.g. each bar's previous bar):
     #: staged and quarantined with them, never published
     context: pa.Table | None = None
+    #: objects read while building the unit, as (bytes or None, version): the publish starts
+    #: from these instead of reading them again (a checked write re-reads a changed one)
+    prior: Mapping[str, tuple[bytes | None, str]] = field(default_factory=dict)
 
     def gated(self, rows: pa.Table) -> pa.Table:
         """``rows`` (the unit's table conformed to the schema) with the context columns after

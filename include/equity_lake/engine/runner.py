@@ -129,7 +129,7 @@ def ingest(
                 table=table,
                 objects=[key for key, _ in targets],
             )
-        written = wap.publish_targets(store, targets, dataset.key_columns)
+        written = wap.publish_targets(store, targets, dataset.key_columns, unit.prior)
         store.delete(audited.staged_key)
         for key, rows in targets:
             objects[key] = {"rows": rows.num_rows, "sha256": commits.rows_checksum(rows)}

@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -87,16 +87,24 @@ class ConcurrentWriteConflict(RuntimeError):
     """A merge kept losing to other writers; transient (the task retries)."""
 
 
-def publish_merge(store: LakeStore, key: str, new: pa.Table, key_columns: Sequence[str]) -> bool:
+def publish_merge(
+    store: LakeStore,
+    key: str,
+    new: pa.Table,
+    key_columns: Sequence[str],
+    prior: tuple[bytes | None, str] | None = None,
+) -> bool:
     """Merge ``new`` into the object at ``key`` and replace it atomically.
 
     Returns False (and writes nothing) when the object already holds exactly these rows, so a
     re-run leaves the lake byte-for-byte unchanged. The read-modify-write is checked: when
     another run replaced the object in between, the merge is redone on what it wrote, so
-    concurrent runs of different days never lose each other's rows.
+    concurrent runs of different days never lose each other's rows. ``prior`` is the object
+    as the caller already read it (bytes, version): the first merge starts from it.
     """
     for _ in range(MERGE_ATTEMPTS):
-        data, version = store.read_versioned(key)
+        data, version = prior if prior is not None else store.read_versioned(key)
+        prior = None
         existing = None if data is None else store.stored_table(key, data).cast(new.schema)
         merged = merge_rows(existing, new, key_columns)
         if holds(existing, merged):
@@ -131,14 +139,18 @@ PUBLISH_THREADS = 16
 
 
 def publish_targets(
-    store: LakeStore, targets: Sequence[tuple[str, pa.Table]], key_columns: Sequence[str]
+    store: LakeStore,
+    targets: Sequence[tuple[str, pa.Table]],
+    key_columns: Sequence[str],
+    prior: Mapping[str, tuple[bytes | None, str]] | None = None,
 ) -> int:
     """Merge each (key, rows) target into its object, as ``publish_merge`` does, several at
-    once; returns how many objects changed."""
+    once (starting from ``prior`` reads where given); returns how many objects changed."""
+    prior = prior or {}
 
     def one(target: tuple[str, pa.Table]) -> bool:
         key, rows = target
-        return publish_merge(store, key, rows, key_columns)
+        return publish_merge(store, key, rows, key_columns, prior.get(key))
 
     if len(targets) <= 1:
         return sum(one(t) for t in targets)
