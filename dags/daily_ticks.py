@@ -7,7 +7,10 @@ chunk is fetched, gated by the `daily_ticks` expectation suite and merged into t
 monthly files (write-audit-publish). The last task records the run's counts, rebuilds the Data
 Docs site and emits the daily-ticks Asset.
 
-Params (UI trigger): `source`, `symbols` (a subset; empty = whole universe), `chunk_size`.
+Params (UI trigger): `source`, `symbols` (a subset; empty = whole universe), `chunk_size`,
+`backfill` (a range of up to a year ingested by this one run: each chunk fetches, gates and
+merges a month at a time, so each monthly file is written once instead of once per day; the
+lake is the same as day-by-day runs make).
 """
 
 from __future__ import annotations
@@ -40,6 +43,16 @@ SYMBOL_PATTERN = r"^[A-Za-z][A-Za-z0-9]{0,9}([.\-/][A-Za-z0-9]{1,4})?$"
             type="array",
             items={"type": "string", "pattern": SYMBOL_PATTERN},
             description="only these tickers, e.g. BRK.B or BRK-B (empty: the whole universe)",
+        ),
+        "backfill": Param(
+            None,
+            type=["null", "string"],
+            pattern=r"^\d{4}-\d{2}-\d{2}\.\.\d{4}-\d{2}-\d{2}$",
+            description=(
+                "YYYY-MM-DD..YYYY-MM-DD (at most a year): ingest every session of the range in "
+                "this run, a month per chunk at a time, each monthly file written once "
+                "(empty: the run's own session)"
+            ),
         ),
         "chunk_size": Param(
             500,

@@ -73,9 +73,10 @@ def publish_data_docs(store: LakeStore, days: int = DOCS_DAYS) -> str:
 
 def summarize(store: LakeStore, dataset: str, start: dt.date, end: dt.date) -> str:
     """What the lake holds of each session between ``start`` and ``end`` (the demo's last
-    words): counted from the commit records, whichever runs wrote them, not from what a run
-    believed it wrote; with the last run's failed partitions and any publish that has not
-    committed (its rows are hidden from readers until its retry commits it)."""
+    words), counted from the commit records, not from what a run believed it wrote: per
+    session, the rows of the latest run that committed any (a daily run or a backfill range),
+    how many runs committed it, the failed partitions of its own run and any publish that has
+    not committed (readers hide its rows until its retry commits them)."""
     from equity_lake import calendar, datasets
     from equity_lake.lake import commits
 
@@ -83,26 +84,56 @@ def summarize(store: LakeStore, dataset: str, start: dt.date, end: dt.date) -> s
     hidden: dict[str, list[str]] = {}
     for intent in commits.pending(store, dataset):
         hidden.setdefault(intent.day, []).append(intent.partition)
+    latest: dict[str, tuple[str, str]] = {}  # day -> (commit time, run)
+    rows: dict[tuple[str, str], int] = {}  # (day, run) -> rows
+    runs_of: dict[str, set[str]] = {}
+    for record in _commits_around(store, dataset, start, end):
+        for day, count in (record.get("per_day") or {}).items():
+            run = str(record.get("run_id"))
+            rows[(day, run)] = rows.get((day, run), 0) + int(count)
+            runs_of.setdefault(day, set()).add(run)
+            latest[day] = max(latest.get(day, ("", "")), (str(record.get("at", "")), run))
     lines = [f"{dataset}: what the lake holds from {start} to {end}"]
-    lines.append(
-        f"{'day':<12}{spec.entities:>11}{spec.rows:>9}{'runs':>6}  failed partitions; uncommitted"
-    )
+    lines.append(f"{'day':<12}{spec.rows:>9}{'runs':>6}  failed partitions; uncommitted")
     days_seen = 0
     for day in calendar.sessions_between(start, end):
-        records = commits.committed(store, dataset, day)
+        iso = day.isoformat()
         last = store.read_json(keys.run_summary(dataset, day))
-        if not records and not isinstance(last, dict):
-            lines.append(f"{day.isoformat():<12}{'(no run)':>11}")
+        if iso not in latest and not isinstance(last, dict):
+            lines.append(f"{iso:<12}{'(no run)':>9}")
             continue
         days_seen += 1
-        held = commits.holdings(records)
+        held = rows.get((iso, latest[iso][1]), 0) if iso in latest else 0
         failed = last.get("failed_partitions", []) if isinstance(last, dict) else []
-        pending = sorted(hidden.get(day.isoformat(), []))
-        runs_of_day = len({r.get("run_id") for r in records})
+        pending = sorted(hidden.get(iso, []))
         lines.append(
-            f"{day.isoformat():<12}{len(held):>11}{sum(held.values()):>9}{runs_of_day:>6}  "
+            f"{iso:<12}{held:>9}{len(runs_of.get(iso, ())):>6}  "
             f"{', '.join(failed) or 'none'}; {', '.join(pending) or 'none'}"
         )
     lines.append(f"days: {days_seen}; lake: {store.config.uri}")
     lines.append(f"Data Docs: {store.uri(keys.DATA_DOCS_PREFIX + '/index.html')}")
     return "\n".join(lines)
+
+
+def _commits_around(
+    store: LakeStore, dataset: str, start: dt.date, end: dt.date
+) -> list[dict[str, object]]:
+    """The commit records that may hold rows of ``start``..``end``: those filed under a day in
+    that range, or up to a backfill's longest span before it."""
+    from equity_lake.datasets.daily_ticks import MAX_SPAN_DAYS
+    from equity_lake.lake import commits
+
+    earliest = (start - dt.timedelta(days=MAX_SPAN_DAYS)).isoformat()
+    root = keys.commits_day(dataset, start).rsplit("/", 1)[0]
+    days = sorted(
+        {
+            key[len(root) + 1 :].split("/", 1)[0]
+            for key in store.list(root)
+            if not key[len(root) + 1 :].startswith("_")
+        }
+    )
+    records = []
+    for day in days:
+        if earliest <= day <= end.isoformat():
+            records += commits.committed(store, dataset, dt.date.fromisoformat(day))
+    return records

@@ -142,6 +142,7 @@ def record_task(dataset: str, **task_kwargs: Any) -> Any:
                     run,
                     planned=[p["partition"] for p in partitions],
                     expected={p["partition"]: p.get("expected") for p in partitions},
+                    days={p["partition"]: _day(p.get("day")) for p in partitions},
                     notes=notes,
                 )
             finally:  # the next run's turn, whatever happened to this one
@@ -178,6 +179,10 @@ def announce_task(asset: Any) -> Any:
         return extra
 
     return announce
+
+
+def _day(text: str | None) -> dt.date | None:
+    return None if text is None else dt.date.fromisoformat(text)
 
 
 def failure_message(summary: Mapping[str, Any], planned: int) -> str:

@@ -14,16 +14,18 @@ SOURCES = ("sample", "alpaca", "crsp")
 
 
 def register(groups: dict[str, Any]) -> None:
-    p = groups["ingest"].add_parser("daily-ticks", help="one trading day of daily bars")
-    p.add_argument("--date", required=True, help="trading day, YYYY-MM-DD")
+    p = groups["ingest"].add_parser(
+        "daily-ticks", help="one trading day of daily bars, or a backfill range"
+    )
+    _days(p)
     p.add_argument("--symbols", help="comma-separated tickers (default: whole universe)")
     p.add_argument("--chunk", help="I/N: the I-th of N slices of the (filtered) universe")
     p.add_argument("--source", default="sample", choices=SOURCES)
     p.add_argument("--run-id", help="names staging/quarantine keys (default: generated)")
     p.set_defaults(handler=ingest)
 
-    p = groups["plan"].add_parser("daily-ticks", help="the day's chunks")
-    p.add_argument("--date", required=True)
+    p = groups["plan"].add_parser("daily-ticks", help="the day's (or the range's) chunks")
+    _days(p)
     p.add_argument("--chunk-size", type=cli_args.count(10, 20000, "--chunk-size"), default=500)
     p.add_argument("--symbols")
     p.add_argument("--source", default="sample", choices=SOURCES)
@@ -32,11 +34,28 @@ def register(groups: dict[str, Any]) -> None:
     cli_args.VALIDATORS["daily-ticks"] = validate
 
 
+def _days(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--date", help="trading day, YYYY-MM-DD")
+    p.add_argument("--start", help="backfill: first day, YYYY-MM-DD (with --end; <= 366 days)")
+    p.add_argument("--end", help="backfill: last day; each monthly object is written once")
+
+
+def _span(args: argparse.Namespace) -> tuple[Any, Any]:
+    """(first day, last day or None) from ``--date`` or ``--start``/``--end``."""
+    if args.date and (args.start or args.end):
+        raise cli_args.UsageError("give --date or --start/--end, not both")
+    if args.date:
+        return cli_args.date(args.date), None
+    if not (args.start and args.end):
+        raise cli_args.UsageError("give --date, or both --start and --end")
+    return cli_args.date_range(args.start, args.end)
+
+
 def ingest(args: argparse.Namespace) -> dict[str, Any]:
     from equity_lake.datasets import daily_ticks
     from equity_lake.lake.store import LakeStore
 
-    day = cli_args.date(args.date)
+    day, end = _span(args)
     symbols = cli_args.symbols(args.symbols)
     chunk = cli_args.chunk(args.chunk, daily_ticks.MAX_CHUNKS)
     return daily_ticks.ingest(
@@ -46,6 +65,7 @@ def ingest(args: argparse.Namespace) -> dict[str, Any]:
         chunk=chunk,
         symbols=symbols,
         run_id=cli_args.run_id(args.run_id),
+        end=end,
     )
 
 
@@ -55,12 +75,14 @@ def plan(args: argparse.Namespace) -> dict[str, Any]:
     from equity_lake.lake.store import LakeStore
     from equity_lake.master import trading_day
 
+    first, end = _span(args)
     params = {
         "source": args.source,
         "symbols": cli_args.symbols(args.symbols),
         "chunk_size": args.chunk_size,
+        "backfill": f"{first}..{end}" if end else None,
     }
-    day = trading_day(cli_args.date(args.date))
+    day = first if end else trading_day(first)
     found = daily_ticks.DAILY.plan(LakeStore(), Run(day, cli_args.run_id(None), params))
     return {"partitions": [p.as_dict() for p in found.partitions], "notes": found.notes}
 

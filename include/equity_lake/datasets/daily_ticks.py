@@ -10,6 +10,7 @@ its monthly file.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -17,6 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from equity_lake import calendar
 from equity_lake import symbols as symbology
 from equity_lake.datasets import daily_context
 from equity_lake.engine import runner
@@ -54,14 +56,21 @@ class ChunkPlan:
         return f"{self.chunk}: {self.first_symbol}..{self.last_symbol} ({self.size})"
 
     def argv(
-        self, day: dt.date, source: str, run_id: str, symbols: list[str] | None = None
+        self,
+        day: dt.date,
+        source: str,
+        run_id: str,
+        symbols: list[str] | None = None,
+        end: dt.date | None = None,
     ) -> list[str]:
         """The CLI command that ingests this chunk, whichever runtime runs it."""
+        days = ["--date", day.isoformat()]
+        if end is not None:
+            days = ["--start", day.isoformat(), "--end", end.isoformat()]
         argv = [
             "ingest",
             "daily-ticks",
-            "--date",
-            day.isoformat(),
+            *days,
             "--chunk",
             str(self.chunk),
             "--source",
@@ -99,6 +108,66 @@ def universe(master: SecurityMaster, day: dt.date, symbols: list[str] | None = N
     return active.filter(mask)
 
 
+#: the longest range one run backfills (a year: at most 13 monthly units per chunk task)
+MAX_SPAN_DAYS = 366
+
+
+def sessions(start: dt.date, end: dt.date | None = None) -> list[dt.date]:
+    """The sessions a run covers: its day, or every session of its backfill range."""
+    if end is None:
+        return [trading_day(start)]
+    if end < start:
+        raise ValueError(f"the backfill ends ({end}) before it starts ({start})")
+    if (end - start).days >= MAX_SPAN_DAYS:
+        raise ValueError(
+            f"a backfill covers at most {MAX_SPAN_DAYS} days ({start}..{end} is longer): "
+            "split it into years"
+        )
+    days = calendar.sessions_between(start, end)
+    if not days:
+        raise ValueError(f"no NYSE session between {start} and {end}")
+    return days
+
+
+def span_universe(
+    master: SecurityMaster, days: list[dt.date], symbols: list[str] | None = None
+) -> tuple[pa.Table, dict[dt.date, set[int]]]:
+    """Securities trading on any of ``days`` (security_id, symbol as last traded), by
+    symbol, and which of them traded on each day. One day gives exactly ``universe``."""
+    if len(days) == 1:
+        members = universe(master, days[0], symbols)
+        return members, {days[0]: set(members.column("security_id").to_pylist())}
+    by_day, last_symbol, unknown = {}, {}, set(symbols or [])
+    for day in days:
+        active = master.active_on(day)
+        if symbols:
+            held = set(active.column("symbol").to_pylist())
+            found = set()
+            for typed in symbols:
+                match = next((s for s in symbology.user_forms(typed) if s in held), None)
+                if match:
+                    found.add(match)
+                    unknown.discard(typed)
+            active = active.filter(
+                pa.compute.is_in(active.column("symbol"), pa.array(sorted(found), pa.string()))
+            )
+        ids = active.column("security_id").to_pylist()
+        by_day[day] = set(ids)
+        last_symbol.update(zip(ids, active.column("symbol").to_pylist(), strict=True))
+    if unknown:
+        raise ValueError(
+            f"no security traded as {', '.join(sorted(unknown))} between {days[0]} and {days[-1]}"
+        )
+    order = sorted(last_symbol, key=lambda sid: (last_symbol[sid], sid))
+    members = pa.table(
+        {
+            "security_id": pa.array(order, pa.int64()),
+            "symbol": pa.array([last_symbol[sid] for sid in order], pa.string()),
+        }
+    )
+    return members, by_day
+
+
 CHUNKS = ChunkRule(min_size=MIN_CHUNK_SIZE, max_size=MAX_CHUNK_SIZE, max_chunks=MAX_CHUNKS)
 
 
@@ -117,9 +186,11 @@ def plan(
     day: dt.date,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     symbols: list[str] | None = None,
+    end: dt.date | None = None,
 ) -> list[ChunkPlan]:
-    """Split the day's universe into chunks for the mapped ingest tasks."""
-    members = universe(SecurityMaster.load(store), trading_day(day), symbols)
+    """Split the day's universe (or, with ``end``, the backfill range's) into chunks for the
+    mapped ingest tasks."""
+    members, _ = span_universe(SecurityMaster.load(store), sessions(day, end), symbols)
     n = chunk_count(members.num_rows, chunk_size)
     plans = []
     for i in range(1, n + 1):
@@ -138,6 +209,8 @@ class Request:
     source: str
     chunk: Chunk
     symbols: list[str] | None = None
+    #: the last session of a backfill range (the run's day is its first); None: one day
+    end: dt.date | None = None
 
 
 class DailyTicks:
@@ -156,49 +229,86 @@ class DailyTicks:
         return daily_source_services(str(params.get("source", "sample")))  # type: ignore[return-value]
 
     def plan(self, store: LakeStore, run: Run) -> Plan:
+        """The run's chunks: of its session, or (``backfill`` param) of a range of sessions,
+        each chunk fetched and published a month at a time."""
         symbols = run.params.get("symbols") or None
         source = str(run.params.get("source", "sample"))
         services = self.services(run.params)
         chunk_size = int(run.params.get("chunk_size", DEFAULT_CHUNK_SIZE))
-        partitions = [
-            PartitionSpec(
-                name=p.chunk.label,
-                label=p.label,
-                argv=tuple(p.argv(run.day, source, run.run_id, symbols)),
-                services=services,
-                expected=p.size,
+        start, end = backfill_range(run.params.get("backfill")) or (run.day, None)
+        master = SecurityMaster.load(store)
+        days = sessions(start, end)
+        members, by_day = span_universe(master, days, symbols)
+        partitions = []
+        for p in plan(store, start, chunk_size, symbols, end):
+            chunk_ids = set(chunk_slice(members, p.chunk).column("security_id").to_pylist())
+            partitions.append(
+                PartitionSpec(
+                    name=p.chunk.label,
+                    label=p.label if end is None else f"{p.label} {start}..{end}",
+                    argv=tuple(p.argv(days[0], source, run.run_id, symbols, end and days[-1])),
+                    services=services,
+                    expected=expected_securities(chunk_ids, by_day),
+                    day=days[0],
+                )
             )
-            for p in plan(store, run.day, chunk_size, symbols)
-        ]
-        return Plan(partitions)
+        return Plan(partitions, {"backfill": f"{days[0]}..{days[-1]}"} if end else {})
 
     def fetch(
         self, store: LakeStore, run: Run, request: Request, missing: list[str]
     ) -> Iterator[Unit]:
+        """One unit per calendar month of the run's sessions (one for a daily run): the
+        chunk's bars of that month, gated together and merged into each monthly object once."""
         provider = daily_source(request.source)
-        members = chunk_slice(
-            universe(SecurityMaster.load(store), run.day, request.symbols), request.chunk
+        days = sessions(run.day, request.end)
+        members, by_day = span_universe(SecurityMaster.load(store), days, request.symbols)
+        chunk = chunk_slice(members, request.chunk)
+        chunk_ids = set(chunk.column("security_id").to_pylist())
+        symbol_of = dict(
+            zip(
+                chunk.column("security_id").to_pylist(),
+                chunk.column("symbol").to_pylist(),
+                strict=True,
+            )
         )
-        bars = provider.daily_bars(run.day, members).sort_by([("security_id", "ascending")])
-        expected = members.num_rows
-        context = daily_context.build(store, bars)  # each bar's previous bar, for the gate
-        yield Unit(
-            name=request.chunk.label,
-            table=bars,
-            params={
-                "trading_date": run.day,
-                "expected_rows": expected,
-                "min_rows": expected if provider.complete else math.floor(expected * MIN_ROW_SHARE),
-                **context.params,
-            },
-            context=context.table,
-            prior=context.prior,
-        )
+        for month, month_days in itertools.groupby(days, key=lambda d: (d.year, d.month)):
+            month_days = list(month_days)
+            parts, expected, wanted = [], 0, set()
+            for day in month_days:
+                active = by_day[day] & chunk_ids
+                expected += len(active)
+                wanted |= active
+                mask = pa.compute.is_in(
+                    chunk.column("security_id"), pa.array(sorted(active), pa.int64())
+                )
+                parts.append(provider.daily_bars(day, chunk.filter(mask)))
+            bars = pa.concat_tables(parts).sort_by(
+                [("security_id", "ascending"), ("timestamp", "ascending")]
+            )
+            delivered = set(bars.column("security_id").to_pylist())
+            late = f" {month[0]:04d}-{month[1]:02d}" if request.end else ""
+            missing.extend(f"{symbol_of[sid]}{late}" for sid in sorted(wanted - delivered))
+            context = daily_context.build(store, bars)  # each bar's previous bar, for the gate
+            minimum = expected if provider.complete else math.floor(expected * MIN_ROW_SHARE)
+            yield Unit(
+                name=request.chunk.label
+                + (f"-{month[0]:04d}-{month[1]:02d}" if request.end else ""),
+                table=bars,
+                params={
+                    "trading_date": month_days if request.end else run.day,
+                    "expected_rows": expected,
+                    "min_rows": minimum,
+                    **context.params,
+                },
+                context=context.table,
+                prior=context.prior,
+            )
 
     def targets(self, run: Run, table: pa.Table) -> Iterable[tuple[str, pa.Table]]:
-        """Each security's rows into its monthly file (the unit is sorted by security_id)."""
+        """Each security's rows into its monthly file (a unit is one month, sorted by
+        security_id)."""
         for sid, rows in slices(table, "security_id"):
-            yield keys.daily_ticks_month(sid, run.day), rows
+            yield keys.daily_ticks_month(sid, rows.column("timestamp")[0].as_py()), rows
 
     def batch_key(self, run: Run, unit: str) -> str:
         return keys.daily_ticks_batch(run.day, unit)
@@ -220,16 +330,44 @@ def ingest(
     chunk: Chunk | None = None,
     symbols: list[str] | None = None,
     run_id: str,
+    end: dt.date | None = None,
 ) -> dict[str, Any]:
-    """Fetch, gate and publish one chunk of one day; its result (the CLI's JSON line)."""
-    day = trading_day(day)
+    """Fetch, gate and publish one chunk of one day, or with ``end`` of every session from
+    ``day`` to ``end`` (a backfill: a month at a time, each monthly object written once); its
+    result (the CLI's JSON line)."""
+    days = sessions(day, end)
     chunk = chunk or Chunk(1, 1)
     daily_source_services(source)  # an unknown source is bad input, before any work
+    last = days[-1] if end is not None else None
+    extra = {"chunk": str(chunk), "source": source}
+    if last is not None:
+        extra["end"] = last.isoformat()
     return runner.ingest(
         DAILY,
         store,
-        Run(day, run_id, {"source": source}),
-        Request(source, chunk, symbols),
+        Run(days[0], run_id, {"source": source}),
+        Request(source, chunk, symbols, last),
         partition=chunk.label,
-        extra={"chunk": str(chunk), "source": source},
+        extra=extra,
     )
+
+
+def backfill_range(text: object) -> tuple[dt.date, dt.date] | None:
+    """The DAG's ``backfill`` param, ``YYYY-MM-DD..YYYY-MM-DD`` (empty: no backfill)."""
+    if not text:
+        return None
+    first, sep, last = str(text).partition("..")
+    try:
+        if not sep:
+            raise ValueError
+        return dt.date.fromisoformat(first.strip()), dt.date.fromisoformat(last.strip())
+    except ValueError:
+        raise ValueError(f"backfill {text!r} is not YYYY-MM-DD..YYYY-MM-DD") from None
+
+
+def expected_securities(chunk_ids: set[int], by_day: Mapping[dt.date, set[int]]) -> int:
+    """What a chunk's commit must account for: each security once per month it traded in."""
+    months: dict[tuple[int, int], set[int]] = {}
+    for day, active in by_day.items():
+        months.setdefault((day.year, day.month), set()).update(active & chunk_ids)
+    return sum(len(ids) for ids in months.values())

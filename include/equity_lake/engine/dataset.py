@@ -51,6 +51,8 @@ class Partition:
     services: tuple[Service, ...] = ()
     #: how many entities it covers: the record step checks that each is accounted for
     expected: int | None = None
+    #: the day its commit is recorded under, when not the run's (a backfill range's first)
+    day: dt.date | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +61,7 @@ class Partition:
             "argv": list(self.argv),
             "services": list(self.services),
             "expected": self.expected,
+            "day": None if self.day is None else self.day.isoformat(),
         }
 
 

@@ -98,6 +98,7 @@ def ingest(
     problems = problems if problems is not None else []
     objects: dict[str, dict[str, Any]] = {}
     span: list[str] = []
+    per_day: dict[str, int] = {}
     for unit in dataset.fetch(store, run, request, result.missing):
         table = conform(unit.table, dataset.schema, f"{dataset.name} {unit.name}")
         try:
@@ -134,6 +135,8 @@ def ingest(
         for key, rows in targets:
             objects[key] = {"rows": rows.num_rows, "sha256": commits.rows_checksum(rows)}
         span.extend(commits.row_range(table, dataset.key_columns[0]) or ())
+        for day, count in commits.rows_per_day(table, dataset.key_columns[0]).items():
+            per_day[day] = per_day.get(day, 0) + count
         if audited.warnings:
             result.warnings[unit.entity or unit.name] = list(audited.warnings)
         if unit.entity is not None:
@@ -159,6 +162,7 @@ def ingest(
             "first": min(span, default=None),
             "last": max(span, default=None),
             "objects": objects,
+            "per_day": per_day,
         },
     )
     if result.rejected:
@@ -173,6 +177,7 @@ def record(
     *,
     planned: list[str],
     expected: Mapping[str, int | None] | None = None,
+    days: Mapping[str, dt.date | None] | None = None,
     notes: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The run's summary, from what the lake holds: the commit records of its partitions.
@@ -180,11 +185,16 @@ def record(
     A planned partition counts as failed when this run committed nothing for it, when its
     commit is incomplete (entities rejected by the gate: what passed is counted), or when
     the entities it accounts for (published, missing at the source, rejected) are not the
-    ``expected`` number the plan gave it; ``problems`` says which, and why.
+    ``expected`` number the plan gave it; ``problems`` says which, and why. A partition's
+    commit is looked up under its ``days`` entry (a backfill range's first session), else
+    under the run's day.
     """
-    records = {
-        r["partition"]: r for r in commits.committed(store, dataset.name, run.day, run.run_id)
-    }
+    days = {name: day for name, day in (days or {}).items() if day is not None}
+    records = {}
+    for day in {days.get(name, run.day) for name in planned}:
+        for rec in commits.committed(store, dataset.name, day, run.run_id):
+            if days.get(rec["partition"], run.day) == day:
+                records[rec["partition"]] = rec
     expected = expected or {}
     counted, problems = [], {}
     for name in planned:

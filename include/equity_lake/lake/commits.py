@@ -71,6 +71,19 @@ def row_range(table: pa.Table, column: str) -> tuple[str, str] | None:
     return bounds["min"].as_py().isoformat(), bounds["max"].as_py().isoformat()
 
 
+def rows_per_day(table: pa.Table, column: str) -> dict[str, int]:
+    """ISO day -> rows of that day, when ``column`` is a date (else empty): what summaries
+    count per session, whether a run wrote one day or a backfill range."""
+    if not pa.types.is_date(table.schema.field(column).type) or table.num_rows == 0:
+        return {}
+    counts = pc.value_counts(table.column(column))
+    return {
+        v.as_py().isoformat(): c.as_py()
+        for v, c in zip(counts.field("values"), counts.field("counts"), strict=True)
+        if v.is_valid
+    }
+
+
 def begin(
     store: LakeStore,
     *,
