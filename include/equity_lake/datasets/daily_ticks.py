@@ -137,20 +137,24 @@ def span_universe(
     if len(days) == 1:
         members = universe(master, days[0], symbols)
         return members, {days[0]: set(members.column("security_id").to_pylist())}
-    by_day, last_symbol, unknown = {}, {}, set(symbols or [])
+    forms = {typed: symbology.user_forms(typed) for typed in symbols or []}
+    spellings = pa.array(sorted({f for fs in forms.values() for f in fs}), pa.string())
+    by_day, last_symbol, unknown = {}, {}, set(forms)
     for day in days:
         active = master.active_on(day)
-        if symbols:
+        if symbols:  # as ``universe`` does, a typed symbol finds its first spelling held
+            active = active.filter(pa.compute.is_in(active.column("symbol"), spellings))
             held = set(active.column("symbol").to_pylist())
             found = set()
-            for typed in symbols:
-                match = next((s for s in symbology.user_forms(typed) if s in held), None)
+            for typed, spelled in forms.items():
+                match = next((s for s in spelled if s in held), None)
                 if match:
                     found.add(match)
                     unknown.discard(typed)
-            active = active.filter(
-                pa.compute.is_in(active.column("symbol"), pa.array(sorted(found), pa.string()))
-            )
+            if found != held:
+                active = active.filter(
+                    pa.compute.is_in(active.column("symbol"), pa.array(sorted(found), pa.string()))
+                )
         ids = active.column("security_id").to_pylist()
         by_day[day] = set(ids)
         last_symbol.update(zip(ids, active.column("symbol").to_pylist(), strict=True))

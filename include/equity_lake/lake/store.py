@@ -55,8 +55,14 @@ class LakeStore:
         self.fs = _filesystem(self.config)
         self.root = self.config.root
         self._local = self.config.scheme == "file"
+        self._folders: set[str] = set()
         if self._local:
             os.makedirs(self.root, exist_ok=True)
+
+    @property
+    def local(self) -> bool:
+        """A local folder (no round trips: concurrency buys little), not S3."""
+        return self._local
 
     def __repr__(self) -> str:
         return f"LakeStore({self.config.uri!r})"
@@ -135,7 +141,16 @@ class LakeStore:
         if not self._local:
             return self._s3_put_if(key, data, token)
         path = self.path(key)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        self._folder(os.path.dirname(path))
+        if token == ABSENT:  # create-if-absent needs no lock: a hard link never replaces
+            tmp = self._temporary(data)
+            try:
+                os.link(tmp, path)
+                return True
+            except FileExistsError:
+                return False
+            finally:
+                os.unlink(tmp)
         with self._key_lock(key):
             try:
                 current = _local_token(os.stat(path))
@@ -183,13 +198,8 @@ class LakeStore:
         """Replace ``key`` with ``data`` atomically (rename locally, one upload on S3)."""
         path = self.path(key)
         if self._local:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            # outside data/: an interrupted write never leaves a file a reader of data/** sees
-            tmp = self.path(f"{TEMPORARY_PREFIX}/{uuid.uuid4().hex}.tmp")
-            os.makedirs(os.path.dirname(tmp), exist_ok=True)
-            with open(tmp, "wb") as f:
-                f.write(data)
-            os.replace(tmp, path)
+            self._folder(os.path.dirname(path))
+            os.replace(self._temporary(data), path)
             return
         with self.fs.open_output_stream(path) as f:
             f.write(data)
@@ -254,12 +264,27 @@ class LakeStore:
             raise OSError(f"S3 PUT {bucket}/{name}: {code} {exc}") from exc
         return True
 
+    def _temporary(self, data: bytes) -> str:
+        """A new local file holding ``data``, outside data/ (an interrupted write never leaves
+        a file a reader of data/** sees), on the lake's filesystem (so a rename is atomic)."""
+        tmp = self.path(f"{TEMPORARY_PREFIX}/{uuid.uuid4().hex}.tmp")
+        self._folder(os.path.dirname(tmp))
+        with open(tmp, "wb") as f:
+            f.write(data)
+        return tmp
+
+    def _folder(self, path: str) -> None:
+        """Make a local folder once per store (a publish writes thousands into a few)."""
+        if path not in self._folders:
+            os.makedirs(path, exist_ok=True)
+            self._folders.add(path)
+
     def _key_lock(self, key: str) -> Any:
         """An exclusive lock on ``key`` across threads and processes: one of 256 lock files
         outside the lake's data (readers of ``data/**`` never see them)."""
         digest = hashlib.sha256(key.encode()).hexdigest()[:2]
         folder = os.path.join(self.root, ".locks")
-        os.makedirs(folder, exist_ok=True)
+        self._folder(folder)
         return _FileLock(os.path.join(folder, f"{digest}.lock"))
 
     def delete(self, key: str) -> None:
