@@ -152,3 +152,31 @@ def test_bad_params_are_refused_before_anything_runs(lake, dag, conf, message):
 
     with pytest.raises(ParamValidationError, match=message):
         run(dag, DAY, **conf)
+
+
+def test_a_backfill_run_ingests_its_range_a_month_per_chunk(lake, dag):
+    """The `backfill` param: one run writes every session of the range, each monthly file
+    once, and its record finds every chunk's commit (filed under the range's first day)."""
+    store, sm = lake
+    days = calendar.sessions_between(dt.date(2024, 10, 1), dt.date(2024, 10, 31))
+    steady = None
+    for day in days:  # tickers naming the same security all month
+        active = sm.active_on(day)
+        ids = active.column("security_id").to_pylist()
+        pairs = set(zip(active.column("symbol").to_pylist(), ids, strict=True))
+        steady = pairs if steady is None else steady & pairs
+    chosen = sorted(steady)[100:112]
+    result = run(
+        dag, DAY, symbols=[s for s, _ in chosen], chunk_size=10, backfill="2024-10-01..2024-10-31"
+    )
+    try:
+        assert str(result.state) in ("success", "DagRunState.SUCCESS")
+        for _, sid in chosen:
+            month = store.read_table(keys.daily_ticks_month(sid, days[0]))
+            assert month.column("timestamp").to_pylist() == days
+        summary = store.read_json(keys.run_summary("daily-ticks", days[0]))
+        assert summary["failed_partitions"] == [] and summary["problems"] == {}
+        assert (summary["securities"], summary["rows"]) == (12, 12 * len(days))
+        assert summary["backfill"] == f"{days[0]}..{days[-1]}"
+    finally:  # dag.test() keeps a run's conf as the DAG's params: no backfill after this
+        run(dag, DAY, symbols=[s for s, _ in chosen], chunk_size=10, backfill=None)

@@ -239,5 +239,11 @@ def record(
     if not problems:  # crashed publishes of this day that this run rewrote whole are moot
         summary["superseded"] = len(commits.supersede(store, dataset.name, list(records.values())))
     summary.update(dataset.recorded(store, run, summary, notes or {}))
-    store.write_json(keys.run_summary(dataset.name, run.day), summary)
+    # a backfill range is recorded under its first day, beside its commits, never over the
+    # summary of the session whose run started it
+    filed = min(days.values(), default=run.day)
+    summary["day"] = filed.isoformat()
+    if notes and notes.get("backfill"):
+        summary["backfill"] = notes["backfill"]
+    store.write_json(keys.run_summary(dataset.name, filed), summary)
     return summary
