@@ -195,14 +195,14 @@ class LakeStore:
         return True
 
     def write_bytes(self, key: str, data: bytes) -> None:
-        """Replace ``key`` with ``data`` atomically (rename locally, one upload on S3)."""
+        """Replace ``key`` with ``data`` atomically (rename locally; on S3 one PUT, never a
+        multipart upload a crash could leave behind unfinished)."""
         path = self.path(key)
         if self._local:
             self._folder(os.path.dirname(path))
             os.replace(self._temporary(data), path)
             return
-        with self.fs.open_output_stream(path) as f:
-            f.write(data)
+        self._s3_put(key, data)
 
     def write_json(self, key: str, obj: object) -> None:
         self.write_bytes(key, json.dumps(obj, indent=1, sort_keys=True, default=str).encode())
@@ -249,6 +249,15 @@ class LakeStore:
                 return None, ABSENT
             raise OSError(f"S3 GET {bucket}/{name}: {_s3_code(exc)} {exc}") from exc
         return response["Body"].read(), response["ETag"]
+
+    def _s3_put(self, key: str, data: bytes) -> None:
+        from botocore.exceptions import ClientError
+
+        bucket, name = self._bucket_key(key)
+        try:
+            self._s3.put_object(Bucket=bucket, Key=name, Body=data)
+        except ClientError as exc:
+            raise OSError(f"S3 PUT {bucket}/{name}: {_s3_code(exc)} {exc}") from exc
 
     def _s3_put_if(self, key: str, data: bytes, token: str) -> bool:
         from botocore.exceptions import ClientError
