@@ -36,7 +36,7 @@ from equity_lake_airflow.runtime import ingest_task
     # runs take turns through the run lease, backfills included (they ignore max_active_runs);
     # a run that dies holding it is failed at this timeout and its lease lapses with it
     max_active_runs=1,
-    dagrun_timeout=dt.timedelta(hours=6),
+    dagrun_timeout=dt.timedelta(hours=12),
     default_args=DEFAULT_ARGS,
     tags=["equity-lake", "fundamentals", "sec"],
     params={

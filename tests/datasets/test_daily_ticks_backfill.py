@@ -3,6 +3,8 @@ the same lake as day-by-day runs, byte for byte."""
 
 import datetime as dt
 
+import pyarrow as pa
+import pyarrow.compute  # noqa: F401
 import pytest
 
 from equity_lake import calendar, cli, master_build
@@ -101,3 +103,68 @@ def test_a_range_is_bounded_and_says_how(local_env, capsys):
     assert code == 2 and "a backfill covers at most 366 days" in err
     code = cli.main(["ingest", "daily-ticks", "--date", "2024-12-06", "--end", "2024-12-09"])
     assert code == 2 and "give --date or --start/--end, not both" in capsys.readouterr().err
+
+
+def test_a_month_that_fails_its_gate_keeps_the_months_before_it_committed(
+    tmp_path, monkeypatch, built, symbols
+):
+    from equity_lake.adjust import read_daily_bars
+    from equity_lake.engine.wap import QualityGateFailed
+    from equity_lake.sources import registry
+
+    store = _lake(tmp_path, monkeypatch, built, "lake")
+    sample = registry.daily_source("sample")
+
+    class CentsInDecember:  # a feed that switched to cents on December 4
+        complete = True
+
+        def daily_bars(self, day, members):
+            bars = sample.daily_bars(day, members)
+            if day >= dt.date(2024, 12, 4):
+                for name in ("open", "high", "low", "close"):
+                    i = bars.schema.get_field_index(name)
+                    bars = bars.set_column(i, name, pa.compute.multiply(bars.column(name), 100))
+            return bars
+
+    monkeypatch.setattr(daily_ticks, "daily_source", lambda name: CentsInDecember())
+    with pytest.raises(QualityGateFailed):
+        daily_ticks.ingest(store, START, end=END, symbols=symbols, run_id="cents")
+    (record,) = commits.committed(store, "daily-ticks", START, "cents")
+    assert (
+        record["complete"] is False
+        and "chunk-0001-of-0001-2024-12 failed its gate" in (record["problems"][0])
+    )
+    assert sorted(record["per_day"]) == [
+        d.isoformat() for d in calendar.sessions_between(START, dt.date(2024, 11, 29))
+    ]
+    assert commits.pending(store, "daily-ticks") == []
+    sid = SecurityMaster(built.master).security_for_symbol(symbols[0], START)
+    november = read_daily_bars(store, sid, [START.replace(day=1)])
+    assert november.num_rows == len(calendar.sessions_between(START, dt.date(2024, 11, 30)))
+
+
+def test_a_renamed_security_is_asked_for_under_the_ticker_of_each_day(tmp_path, monkeypatch, built):
+    """APHI became CMCR on 2024-11-01: a range across the rename asks the source for APHI's
+    October bars and CMCR's November bars, as day-by-day runs do."""
+    from equity_lake.sources import registry
+
+    store = _lake(tmp_path, monkeypatch, built, "lake")
+    master = SecurityMaster(built.master)
+    before, after = dt.date(2024, 10, 30), dt.date(2024, 11, 4)
+    sid = master.security_for_symbol("APHI", before)
+    assert sid is not None and master.security_for_symbol("CMCR", after) == sid
+    sample, asked = registry.daily_source("sample"), []
+
+    class Recording:
+        complete = True
+
+        def daily_bars(self, day, members):
+            asked.append((day, members.column("symbol").to_pylist()))
+            return sample.daily_bars(day, members)
+
+    monkeypatch.setattr(daily_ticks, "daily_source", lambda name: Recording())
+    daily_ticks.ingest(store, before, end=after, symbols=["APHI", "CMCR"], run_id="rename")
+    assert asked == [
+        (day, ["APHI" if day < dt.date(2024, 11, 1) else "CMCR"])
+        for day in calendar.sessions_between(before, after)
+    ]

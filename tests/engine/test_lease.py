@@ -37,6 +37,23 @@ def test_a_dead_runs_lease_lapses(store):
     taken = lease.acquire(store, "fundamentals", "next", now=NOW + dt.timedelta(hours=7))
     assert taken["run_id"] == "next"
     assert lease.release(store, "fundamentals", "died") is False  # it cannot free the new one
+    assert lease.holder(store, "fundamentals")["run_id"] == "next"
+    assert lease.release(store, "fundamentals", "next") is True
+    assert lease.holder(store, "fundamentals") is None
+    assert lease.release(store, "fundamentals", "next") is False  # released once
+
+
+def test_a_release_never_removes_a_lease_taken_in_between(store):
+    """Released is a checked write: a release that read the old lease cannot clobber the
+    lease another run took after it."""
+    from equity_lake.lake import keys
+
+    lease.acquire(store, "fundamentals", "old", now=NOW)
+    _, version = store.read_versioned(keys.run_lease("fundamentals"))
+    lease.release(store, "fundamentals", "old")
+    lease.acquire(store, "fundamentals", "new", now=NOW)
+    assert store.write_if(keys.run_lease("fundamentals"), b"{}", version) is False
+    assert lease.holder(store, "fundamentals")["run_id"] == "new"
 
 
 def test_of_runs_starting_at_once_exactly_one_gets_the_turn(store):

@@ -225,3 +225,24 @@ def test_plan_splits_the_due_companies_into_labelled_chunks(lake, client):
 def test_a_gap_longer_than_the_daily_index_should_cover_asks_for_the_backfill(lake, client):
     with pytest.raises(ValueError, match="run the bulk backfill"):
         fundamentals.plan(lake, client, D(2024, 11, 1), since=D(2024, 1, 1))
+
+
+def test_a_company_with_nothing_filed_yet_is_accounted_for_and_the_watermark_moves(lake, client):
+    """Snowflake filed its first XBRL facts in 2020: a 2019 run finds none. That is no failure
+    (nothing is due), and Apple's facts and watermark are not held back by it."""
+    result = fundamentals.run(lake, client, D(2019, 6, 3), ciks=[SNOWFLAKE, APPLE], run_id="e-1")
+    assert result["failed_partitions"] == [] and result["problems"] == {}
+    assert (result["companies"], result["stored"]) == (1, [APPLE])
+    state = lake.read_json(keys.FUNDAMENTALS_STATE)
+    assert state["ciks"] == {APPLE: "2019-06-03", SNOWFLAKE: "2019-06-03"}
+    assert state["pending"] == {}
+
+
+def test_a_late_record_of_an_older_day_moves_no_bookkeeping_back():
+    state = fundamentals._state({"pending": {"0000000007": "2024-11-04"}})
+    state["last_run"] = {"day": "2024-11-04", "run_id": "b", "scope": "all"}
+    late = fundamentals._advanced(
+        state, D(2024, 11, 1), None, "a", missed=set(), stored={"0000000007"}
+    )
+    assert late["pending"] == {"0000000007": "2024-11-04"}  # B's miss stays due
+    assert late["last_run"]["run_id"] == "b" and late["all"] == "2024-11-01"

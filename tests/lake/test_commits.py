@@ -142,13 +142,14 @@ def test_a_later_run_of_the_day_releases_what_a_crashed_run_hid(built, local_env
 
     store, members = _lake(built)
     symbols = members.column("symbol").to_pylist()
-    # a crashed run of another chunking left an intent over every object of the day
+    # a crashed run left an intent over every object of the day, under a partition name the
+    # new run also uses: the new run's commit of that partition removes only its own intents
     commits.begin(
         store,
         dataset="daily-ticks",
         day=DAY,
-        partition="chunk-0001-of-0001",
-        unit="chunk-0001-of-0001",
+        partition="chunk-0001-of-0002",
+        unit="chunk-0001-of-0002",
         run_id="crashed",
         column="timestamp",
         table=pa.table({"timestamp": pa.array([DAY], pa.date32())}),

@@ -265,7 +265,8 @@ class DailyTicks:
         chunk's bars of that month, gated together and merged into each monthly object once."""
         provider = daily_source(request.source)
         days = sessions(run.day, request.end)
-        members, by_day = span_universe(SecurityMaster.load(store), days, request.symbols)
+        master = SecurityMaster.load(store)
+        members, by_day = span_universe(master, days, request.symbols)
         chunk = chunk_slice(members, request.chunk)
         chunk_ids = set(chunk.column("security_id").to_pylist())
         symbol_of = dict(
@@ -282,10 +283,12 @@ class DailyTicks:
                 active = by_day[day] & chunk_ids
                 expected += len(active)
                 wanted |= active
+                # each security under the symbol it traded as that day (renames, reused tickers)
+                today = master.active_on(day)
                 mask = pa.compute.is_in(
-                    chunk.column("security_id"), pa.array(sorted(active), pa.int64())
+                    today.column("security_id"), pa.array(sorted(active), pa.int64())
                 )
-                parts.append(provider.daily_bars(day, chunk.filter(mask)))
+                parts.append(provider.daily_bars(day, today.filter(mask)))
             bars = pa.concat_tables(parts).sort_by(
                 [("security_id", "ascending"), ("timestamp", "ascending")]
             )

@@ -184,11 +184,13 @@ def _advanced(
         for cik in ciks:
             if cik not in missed and state["ciks"].get(cik, "") < day.isoformat():
                 state["ciks"][cik] = day.isoformat()
-    for cik in stored - missed:
-        pending.pop(cik, None)
+    for cik in stored - missed:  # a late record of an older day clears no newer miss
+        if pending.get(cik, "") <= day.isoformat():
+            pending.pop(cik, None)
     for cik in sorted(missed):
         pending.setdefault(cik, day.isoformat())
-    state["last_run"] = {"day": day.isoformat(), "run_id": run_id, "scope": _scope(ciks)}
+    if (state.get("last_run") or {}).get("day", "") <= day.isoformat():
+        state["last_run"] = {"day": day.isoformat(), "run_id": run_id, "scope": _scope(ciks)}
     return state
 
 
@@ -355,9 +357,9 @@ class Fundamentals:
                 log.warning("EDGAR has no companyfacts for CIK %s: marked missing", cik)
                 missing.append(cik)
                 continue
-            table = known_by(normalize(doc, cik=cik), run.day)
-            if table.num_rows:
-                tables[cik] = table
+            # a company with nothing filed by the run's day yields an empty unit: accounted
+            # for, nothing published, nothing due
+            tables[cik] = known_by(normalize(doc, cik=cik), run.day)
         for cik in list(tables):
             yield self._unit(run, request, cik, tables.pop(cik))
 
@@ -373,8 +375,7 @@ class Fundamentals:
                 request.problems.append(str(exc))
                 continue
             del raw
-            if table.num_rows:
-                yield self._unit(run, request, cik, table)
+            yield self._unit(run, request, cik, table)
         missing.extend(sorted(set(request.ciks) - seen))
 
     def _unit(self, run: Run, request: Request, cik: str, table: pa.Table) -> Unit:

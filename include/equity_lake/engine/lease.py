@@ -21,7 +21,7 @@ from equity_lake.lake import keys
 from equity_lake.lake.store import LakeStore
 
 #: how long a lease holds without its run recording: at least the longest run
-TIME_TO_LIVE = dt.timedelta(hours=6)
+TIME_TO_LIVE = dt.timedelta(hours=12)
 
 
 class RunInProgress(RuntimeError):
@@ -51,7 +51,7 @@ def acquire(
     data, version = store.read_versioned(key)
     if data is not None:
         holder = json.loads(data)
-        live = dt.datetime.fromisoformat(holder["expires"]) > now
+        live = not holder.get("released") and dt.datetime.fromisoformat(holder["expires"]) > now
         if holder.get("run_id") != run_id and live:
             raise RunInProgress(dataset, holder)
     lease = {
@@ -68,18 +68,26 @@ def acquire(
 
 def release(store: LakeStore, dataset: str, run_id: str) -> bool:
     """Give the lease back if ``run_id`` holds it (a record step retried, or a run whose
-    lease was taken over after it expired, releases nothing of another's)."""
+    lease was taken over after it expired, releases nothing of another's). Released is a
+    checked write of an expired lease, never a delete: a delete could remove the lease
+    another run took in between."""
     key = keys.run_lease(dataset)
-    data = store.read_bytes(key)
-    if data is None or json.loads(data).get("run_id") != run_id:
+    data, version = store.read_versioned(key)
+    if data is None:
         return False
-    store.delete(key)
-    return True
+    held = json.loads(data)
+    if held.get("run_id") != run_id or held.get("released"):
+        return False
+    now = dt.datetime.now(dt.UTC).isoformat()
+    body = {**held, "released": now, "expires": now}
+    return store.write_if(key, json.dumps(body, indent=1, sort_keys=True).encode(), version)
 
 
 def holder(store: LakeStore, dataset: str) -> dict[str, str] | None:
+    """The run holding the lease, or None when nobody does."""
     data = store.read_bytes(keys.run_lease(dataset))
-    return None if data is None else json.loads(data)
+    held = None if data is None else json.loads(data)
+    return None if not held or held.get("released") else held
 
 
 @contextmanager

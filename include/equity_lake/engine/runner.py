@@ -57,6 +57,8 @@ class PartitionResult:
     rejected: dict[str, str] = field(default_factory=dict)
     #: the entities published (units gated per entity only: e.g. CIKs)
     stored: list[str] = field(default_factory=list)
+    #: entities the source had nothing for as of the run's day (an empty unit): accounted for
+    empty: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self, dataset: Dataset) -> dict[str, Any]:
@@ -72,6 +74,7 @@ class PartitionResult:
             "warnings": self.warnings,
             "rejected": self.rejected,
             **({"stored": self.stored} if self.stored else {}),
+            **({"empty": self.empty} if self.empty else {}),
             **self.extra,
         }
 
@@ -99,8 +102,37 @@ def ingest(
     objects: dict[str, dict[str, Any]] = {}
     span: list[str] = []
     per_day: dict[str, int] = {}
+    started = dt.datetime.now(dt.UTC).isoformat()
+
+    def commit(complete: bool) -> dict[str, Any]:
+        summary = result.as_dict(dataset)
+        commits.commit(
+            store,
+            dataset=dataset.name,
+            day=run.day,
+            run_id=run.run_id,
+            partition=partition,
+            record={
+                **summary,
+                "run_id": run.run_id,
+                "started": started,
+                "at": dt.datetime.now(dt.UTC).isoformat(),
+                "complete": complete,
+                "problems": list(problems),
+                "column": dataset.key_columns[0],
+                "first": min(span, default=None),
+                "last": max(span, default=None),
+                "objects": objects,
+                "per_day": per_day,
+            },
+        )
+        return summary
+
     for unit in dataset.fetch(store, run, request, result.missing):
         table = conform(unit.table, dataset.schema, f"{dataset.name} {unit.name}")
+        if unit.entity is not None and table.num_rows == 0:
+            result.empty.append(unit.entity)
+            continue
         try:
             audited = wap.audit(
                 store,
@@ -114,6 +146,9 @@ def ingest(
             )
         except wap.QualityGateFailed as exc:
             if unit.entity is None:
+                if objects:  # earlier units (a range's months) are published: commit them
+                    problems.append(f"{unit.name} failed its gate: {exc}")
+                    commit(complete=False)
                 raise
             result.rejected[unit.entity] = str(exc)
             continue
@@ -145,26 +180,7 @@ def ingest(
         result.rows += table.num_rows
         result.files_written += written
         result.files_unchanged += len(targets) - written
-    summary = result.as_dict(dataset)
-    commits.commit(
-        store,
-        dataset=dataset.name,
-        day=run.day,
-        run_id=run.run_id,
-        partition=partition,
-        record={
-            **summary,
-            "run_id": run.run_id,
-            "at": dt.datetime.now(dt.UTC).isoformat(),
-            "complete": not (result.rejected or problems),
-            "problems": list(problems),
-            "column": dataset.key_columns[0],
-            "first": min(span, default=None),
-            "last": max(span, default=None),
-            "objects": objects,
-            "per_day": per_day,
-        },
-    )
+    summary = commit(complete=not (result.rejected or problems))
     if result.rejected:
         raise EntitiesRejected(dataset, result, problems)
     return summary
@@ -184,7 +200,7 @@ def record(
 
     A planned partition counts as failed when this run committed nothing for it, when its
     commit is incomplete (entities rejected by the gate: what passed is counted), or when
-    the entities it accounts for (published, missing at the source, rejected) are not the
+    the entities it accounts for (published, missing at the source, rejected, empty) are not the
     ``expected`` number the plan gave it; ``problems`` says which, and why. A partition's
     commit is looked up under its ``days`` entry (a backfill range's first session), else
     under the run's day.
@@ -207,12 +223,16 @@ def record(
             int(rec.get(dataset.entities, 0))
             + len(rec.get("missing") or [])
             + len(rec.get("rejected") or {})
+            + len(rec.get("empty") or [])
         )
         want = expected.get(name)
         if not rec.get("complete", True):
-            rejected = len(rec.get("rejected") or {})
-            unread = len(rec.get("problems") or [])
-            problems[name] = f"{rejected} {dataset.entities} rejected, {unread} unreadable"
+            reasons = (
+                [f"{len(rec['rejected'])} {dataset.entities} rejected"]
+                if rec.get("rejected")
+                else []
+            )
+            problems[name] = "; ".join([*reasons, *(rec.get("problems") or [])]) or "incomplete"
         elif want is not None and accounted != want:
             problems[name] = (
                 f"committed {accounted} {dataset.entities} (published, missing or rejected), "

@@ -59,6 +59,8 @@ class Intent:
     first: str
     last: str
     objects: tuple[str, ...]
+    #: when it was written (ISO, UTC)
+    at: str = ""
 
 
 def row_range(table: pa.Table, column: str) -> tuple[str, str] | None:
@@ -103,7 +105,7 @@ def begin(
     if span is None:
         raise ValueError(f"{dataset}: rows spread over many objects need a date key, not {column}")
     first, last = span
-    key = keys.commit_intent(dataset, day, partition, unit)
+    key = keys.commit_intent(dataset, day, run_id, partition, unit)
     store.write_json(
         key,
         {
@@ -115,6 +117,7 @@ def begin(
             "first": first,
             "last": last,
             "objects": list(objects),
+            "at": dt.datetime.now(dt.UTC).isoformat(),
         },
     )
     return key
@@ -129,9 +132,10 @@ def commit(
     partition: str,
     record: Mapping[str, Any],
 ) -> None:
-    """Write the partition's commit record, then drop its intents: from now on its rows count."""
+    """Write the partition's commit record, then drop this run's intents for it: from now on
+    its rows count."""
     store.write_json(keys.commit_record(dataset, day, run_id, partition), dict(record))
-    prefix = keys.commit_intent(dataset, day, partition, "x").rsplit("/", 1)[0]
+    prefix = keys.commit_intent(dataset, day, run_id, partition, "x").rsplit("/", 1)[0]
     for key in store.list(prefix):
         store.delete(key)
 
@@ -182,6 +186,7 @@ def pending(store: LakeStore, dataset: str) -> list[Intent]:
                 first=data["first"],
                 last=data["last"],
                 objects=tuple(data["objects"]),
+                at=str(data.get("at", "")),
             )
         )
     return found
@@ -219,16 +224,18 @@ def _typed(text: str, kind: pa.DataType) -> object:
 
 def supersede(store: LakeStore, dataset: str, records: Sequence[Mapping[str, Any]]) -> list[str]:
     """Release what crashed publishes hide where a later run's commits (``records``) rewrote
-    it: the same objects, within the range those commits wrote. An intent left with no object
-    is removed. Returns the intents removed or narrowed."""
+    it: the same objects, within the range those commits wrote, by intents written before
+    that run started publishing (a run publishing beside it keeps its intents). An intent
+    left with no object is removed. Returns the intents removed or narrowed."""
     covered = holdings(records)
     spans = [(r["first"], r["last"]) for r in records if r.get("first")]
-    if not spans:
+    started = min((str(r.get("started", "")) for r in records), default="")
+    if not spans or not started:
         return []
     first, last = min(s for s, _ in spans), max(e for _, e in spans)
     released = []
     for intent in pending(store, dataset):
-        if not (first <= intent.first and intent.last <= last):
+        if not (first <= intent.first and intent.last <= last and intent.at < started):
             continue
         left = [key for key in intent.objects if key not in covered]
         if len(left) == len(intent.objects):

@@ -208,10 +208,13 @@ def pending_prefix(dataset: object) -> str:
     return f"{COMMITS_PREFIX}/{name(dataset, 'dataset')}/_pending"
 
 
-def commit_intent(dataset: object, day: dt.date, partition: object, unit: object) -> str:
-    """The intent of one unit's publish: the objects it is about to write, and which rows."""
-    part = name(partition, "partition")
-    return f"{pending_prefix(dataset)}/{_date(day).isoformat()}/{part}/{name(unit, 'unit')}.json"
+def commit_intent(
+    dataset: object, day: dt.date, run: object, partition: object, unit: object
+) -> str:
+    """The intent of one run's publish of one unit: the objects it is about to write, and
+    which rows (one per run: a run's commit never removes another run's intents)."""
+    folder = f"{pending_prefix(dataset)}/{_date(day).isoformat()}/{run_id(run)}"
+    return f"{folder}/{name(partition, 'partition')}/{name(unit, 'unit')}.json"
 
 
 def run_lease(dataset: object) -> str:

@@ -142,16 +142,7 @@ class LakeStore:
             return self._s3_put_if(key, data, token)
         path = self.path(key)
         self._folder(os.path.dirname(path))
-        if token == ABSENT:  # create-if-absent needs no lock: a hard link never replaces
-            tmp = self._temporary(data)
-            try:
-                os.link(tmp, path)
-                return True
-            except FileExistsError:
-                return False
-            finally:
-                os.unlink(tmp)
-        with self._key_lock(key):
+        with self._key_lock(key):  # creates too: a delete must not let one slip in between
             try:
                 current = _local_token(os.stat(path))
             except FileNotFoundError:
