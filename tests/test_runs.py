@@ -79,7 +79,15 @@ def test_the_summary_counts_what_the_lake_holds_and_names_failed_partitions(loca
         for x in runs.summarize(store, "daily-ticks", day, day).splitlines()
         if x.startswith("2024-12-23")
     )
-    assert line.split()[1:3] == ["4", "2"]  # rows of the latest run, runs
+    assert line.split()[1:3] == ["4", "2"]  # rows in the union of the runs' objects, runs
+    # a later one-symbol run of the day leaves the count at what the lake holds
+    daily_ticks.ingest(store, day, symbols=symbols[:1], run_id="r3")
+    line = next(
+        x
+        for x in runs.summarize(store, "daily-ticks", day, day).splitlines()
+        if x.startswith("2024-12-23")
+    )
+    assert line.split()[1:3] == ["4", "3"]
 
 
 def test_the_sweep_removes_only_what_crashed_runs_left_behind(local_env):

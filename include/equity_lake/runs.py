@@ -74,8 +74,9 @@ def publish_data_docs(store: LakeStore, days: int = DOCS_DAYS) -> str:
 def summarize(store: LakeStore, dataset: str, start: dt.date, end: dt.date) -> str:
     """What the lake holds of each session between ``start`` and ``end`` (the demo's last
     words), counted from the commit records, not from what a run believed it wrote: per
-    session, the rows of the latest run that committed any (a daily run or a backfill range),
-    how many runs committed it, the failed partitions of its own run and any publish that has
+    session, the rows in the union of the objects its runs committed (a backfill range, which
+    counts rows per day rather than per object, gives at least its own count), how many runs
+    committed it, the failed partitions of its own run and any publish that has
     not committed (readers hide its rows until its retry commits them)."""
     from equity_lake import calendar, datasets
     from equity_lake.lake import commits
@@ -84,30 +85,36 @@ def summarize(store: LakeStore, dataset: str, start: dt.date, end: dt.date) -> s
     hidden: dict[str, list[str]] = {}
     for intent in commits.pending(store, dataset):
         hidden.setdefault(intent.day, []).append(intent.partition)
-    latest: dict[str, tuple[str, str]] = {}  # day -> (commit time, run)
-    rows: dict[tuple[str, str], int] = {}  # (day, run) -> rows
+    single: dict[str, list[dict[str, object]]] = {}  # day -> one-day commits, oldest first
+    ranged: dict[tuple[str, str], int] = {}  # (day, run) -> rows of a range's commits
     runs_of: dict[str, set[str]] = {}
     for record in _commits_around(store, dataset, start, end):
+        run = str(record.get("run_id"))
         for day, count in (record.get("per_day") or {}).items():
-            run = str(record.get("run_id"))
-            rows[(day, run)] = rows.get((day, run), 0) + int(count)
             runs_of.setdefault(day, set()).add(run)
-            latest[day] = max(latest.get(day, ("", "")), (str(record.get("at", "")), run))
+            if record.get("first") == record.get("last") == day:
+                single.setdefault(day, []).append(record)
+            else:
+                ranged[(day, run)] = ranged.get((day, run), 0) + int(count)
+    held: dict[str, int] = {}
+    for day, records in single.items():  # the union of the objects the day's runs wrote
+        held[day] = sum(commits.holdings(records).values())
+    for (day, _), count in ranged.items():  # a range knows its rows per day, not per object
+        held[day] = max(held.get(day, 0), count)
     lines = [f"{dataset}: what the lake holds from {start} to {end}"]
     lines.append(f"{'day':<12}{spec.rows:>9}{'runs':>6}  failed partitions; uncommitted")
     days_seen = 0
     for day in calendar.sessions_between(start, end):
         iso = day.isoformat()
         last = store.read_json(keys.run_summary(dataset, day))
-        if iso not in latest and not isinstance(last, dict):
+        if iso not in held and not isinstance(last, dict):
             lines.append(f"{iso:<12}{'(no run)':>9}")
             continue
         days_seen += 1
-        held = rows.get((iso, latest[iso][1]), 0) if iso in latest else 0
         failed = last.get("failed_partitions", []) if isinstance(last, dict) else []
         pending = sorted(hidden.get(iso, []))
         lines.append(
-            f"{iso:<12}{held:>9}{len(runs_of.get(iso, ())):>6}  "
+            f"{iso:<12}{held.get(iso, 0):>9}{len(runs_of.get(iso, ())):>6}  "
             f"{', '.join(failed) or 'none'}; {', '.join(pending) or 'none'}"
         )
     lines.append(f"days: {days_seen}; lake: {store.config.uri}")
