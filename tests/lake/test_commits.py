@@ -11,6 +11,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401
 import pytest
 
 from equity_lake import master_build
@@ -157,10 +158,14 @@ def test_a_later_run_of_the_day_releases_what_a_crashed_run_hid(built, local_env
     )
     daily_ticks.ingest(store, DAY, chunk=daily_ticks.Chunk(1, 2), symbols=symbols, run_id="new")
     daily_ticks.ingest(store, DAY, chunk=daily_ticks.Chunk(2, 2), symbols=symbols, run_id="new")
-    assert {tuple(d) for d in _days_seen(store, members).values()} == {()}  # still hidden
+    # the crashed intent still stands (the new run's commits removed only their own), but
+    # the rows it covers are now exactly what the new run committed: readers see them
+    assert [i.run_id for i in commits.pending(store, "daily-ticks")] == ["crashed"]
+    assert {tuple(d) for d in _days_seen(store, members).values()} == {(DAY,)}
     planned = ["chunk-0001-of-0002", "chunk-0002-of-0002"]
     summary = runner.record(datasets.get("daily-ticks"), store, Run(DAY, "new"), planned=planned)
     assert summary["failed_partitions"] == [] and summary["superseded"] == 1
+    assert commits.pending(store, "daily-ticks") == []  # the crashed run's intent is gone
     assert {tuple(d) for d in _days_seen(store, members).values()} == {(DAY,)}
 
 
@@ -208,3 +213,33 @@ def test_a_checksum_is_the_rows_not_their_slicing(local_env, built):
     assert commits.verify(store, record, "timestamp") == [
         f"{key}: 1 rows differ from the 1 committed"
     ]
+
+
+def test_a_crashed_republish_hides_only_what_it_changed(built, local_env):
+    """Run A committed the day; run B, re-publishing it with other prices, died after 5 of 12
+    objects. Readers see A's rows where B never wrote and hide the day where B did: never a
+    mix of the two runs' rows presented as committed."""
+    from equity_lake.engine import wap
+
+    store, members = _lake(built)
+    symbols = members.column("symbol").to_pylist()
+    daily_ticks.ingest(store, DAY, symbols=symbols, run_id="a")
+    objects = [keys.daily_ticks_month(s, DAY) for s in members.column("security_id").to_pylist()]
+    commits.begin(
+        store,
+        dataset="daily-ticks",
+        day=DAY,
+        partition="chunk-0001-of-0001",
+        unit="chunk-0001-of-0001",
+        run_id="b",
+        column="timestamp",
+        table=pa.table({"timestamp": pa.array([DAY], pa.date32())}),
+        objects=objects,
+    )
+    for key in objects[:5]:  # B's corrected prices reached five objects, then B died
+        rows = store.read_table(key)
+        rows = rows.set_column(6, "close", pa.compute.multiply(rows.column("close"), 1.01))
+        wap.publish_merge(store, key, rows, ["timestamp"])
+    seen = _days_seen(store, members)
+    sids = members.column("security_id").to_pylist()
+    assert [seen[s] for s in sids] == [[]] * 5 + [[DAY]] * 7

@@ -192,26 +192,49 @@ def pending(store: LakeStore, dataset: str) -> list[Intent]:
     return found
 
 
-Masks = dict[str, list[Intent]]
+@dataclass(frozen=True)
+class Mask:
+    """An uncommitted publish over one object, and the checksums of what commits of the same
+    range put there (rows that still match one of them are committed rows, and stay)."""
+
+    intent: Intent
+    committed: frozenset[str]
+
+
+Masks = dict[str, list[Mask]]
 
 
 def masks(store: LakeStore, dataset: str) -> Masks:
     """object key -> the uncommitted publishes that touched it (usually none at all)."""
     out: Masks = {}
     for intent in pending(store, dataset):
+        sums: dict[str, set[str]] = {}
+        for record in committed(store, dataset, dt.date.fromisoformat(intent.day)):
+            if (record.get("first"), record.get("last")) != (intent.first, intent.last):
+                continue
+            for key, written in (record.get("objects") or {}).items():
+                sums.setdefault(key, set()).add(str(written["sha256"]))
         for key in intent.objects:
-            out.setdefault(key, []).append(intent)
+            out.setdefault(key, []).append(Mask(intent, frozenset(sums.get(key, ()))))
     return out
 
 
 def hide_uncommitted(table: pa.Table, key: str, hidden: Masks) -> pa.Table:
-    """``table`` (read from ``key``) without the rows an uncommitted publish wrote into it."""
-    for intent in hidden.get(key, ()):
+    """``table`` (read from ``key``) without the rows an uncommitted publish wrote into it.
+
+    The rows in the publish's range stay when they are exactly what a commit of that range
+    put there (the crashed publish had not reached this object, or wrote the same rows);
+    otherwise they are hidden until a commit covers them (a crashed re-publish of a committed
+    day hides that day of the objects it changed: never a mix of two runs)."""
+    for mask in hidden.get(key, ()):
+        intent = mask.intent
         values = table.column(intent.column)
         kind = values.type
         first = pa.scalar(_typed(intent.first, kind), kind)
         last = pa.scalar(_typed(intent.last, kind), kind)
         inside = pc.and_(pc.greater_equal(values, first), pc.less_equal(values, last))
+        if mask.committed and rows_checksum(table.filter(inside)) in mask.committed:
+            continue
         table = table.filter(pc.invert(inside))
     return table
 
