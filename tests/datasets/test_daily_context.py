@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from equity_lake import master_build
+from equity_lake import calendar, master_build
 from equity_lake.config import LakeConfig
 from equity_lake.datasets import daily_context, daily_ticks
 from equity_lake.engine.wap import QualityGateFailed
@@ -41,6 +41,14 @@ DUPLICATE = "expect_column_values_to_be_in_set(duplicate_bar in {False})"
 ZERO_VOLUME = "expect_column_values_to_be_in_set(zero_volume_move in {False})"
 VOLUME = "expect_column_values_to_be_between(volume_ratio <= 100)"
 MEDIAN_VOLUME = "expect_column_median_to_be_between(volume_ratio)"
+# a batch of several days: the same checks, day by day, on the context's day columns
+DAY_MOVE = "expect_column_values_to_be_between(day_median_move >= 0.5 and day_median_move <= 2)"
+DAY_VOLUME = (
+    "expect_column_values_to_be_between("
+    "day_median_volume_ratio >= 0.05 and day_median_volume_ratio <= 20)"
+)
+DAY_STALE = "expect_column_values_to_be_between(day_stale_share <= 0.1)"
+DAY_ROWS = "expect_table_row_count_to_be_between( where timestamp == '{}')"
 
 
 @pytest.fixture(scope="module")
@@ -246,7 +254,125 @@ def test_a_batch_of_several_days_finds_each_previous_bar_in_the_batch_or_the_lak
     repeat = day3.set_column(2, "timestamp", pa.array([DAY4] * n, pa.date32()))
     stale = pa.concat_tables([bars_of(lake, DAY2), day3, repeat])
     result = gate(lake, stale, days)
-    assert heads(result.failures) == {STALE} and not result.success
+    assert heads(result.failures) == {DAY_STALE} and not result.success
+
+
+# a range backfill's month: 12 sessions (one stale day of 12 is 8% of the batch: under the 10%
+# a single day's batch is rejected at, were the batch judged as a whole)
+MONTH = calendar.sessions_between(DAY2, dt.date(2024, 12, 19))
+
+
+def month_gate(lake, bars: pa.Table, share: float = 1.0) -> GateResult:
+    """The range backfill's gate on a month of ``bars``: each session's minimum rows is
+    ``share`` of the securities, as ``daily_ticks.fetch`` passes them."""
+    context = daily_context.build(lake[0], bars)
+    per_day = lake[1].num_rows
+    params = {
+        "trading_date": MONTH,
+        "expected_rows": per_day * len(MONTH),
+        "min_rows": int(per_day * len(MONTH) * share),
+        "min_rows_by_day": {d.isoformat(): int(per_day * share) for d in MONTH},
+        **context.params,
+    }
+    return validate_table("daily-ticks", context.beside(bars), params)
+
+
+@pytest.fixture(scope="module")
+def month(lake) -> list[pa.Table]:
+    return [bars_of(lake, d) for d in MONTH]
+
+
+def _as_of(table: pa.Table, day: dt.date) -> pa.Table:
+    return table.set_column(2, "timestamp", pa.array([day] * table.num_rows, pa.date32()))
+
+
+def test_a_clean_month_passes_day_by_day_without_warnings(lake, month):
+    bars = pa.concat_tables(month)
+    result = month_gate(lake, bars, share=0.9)
+    assert result.success and result.warnings == (), result.failures
+    context = daily_context.build(lake[0], bars).table
+    per_day = lake[1].num_rows
+    assert set(context.column("day_compared").to_pylist()) == {per_day}
+    assert context.column("day_median_move").null_count == 0
+    assert set(context.column("day_stale_share").to_pylist()) == {0.0}
+
+
+def _stale_day(month):
+    # the fourth session re-sent as the fifth
+    return pa.concat_tables([*month[:4], _as_of(month[3], MONTH[4]), *month[5:]])
+
+
+def _in_cents(month):  # one session's prices x100
+    return pa.concat_tables([*month[:4], _scale(month[4], slice(None), 100.0), *month[5:]])
+
+
+def _volume_x1000(month):  # one session's volumes x1000: no row is critical alone
+    lots = _scale(month[4], slice(None), 1000.0, ("volume",))
+    return pa.concat_tables([*month[:4], lots, *month[5:]])
+
+
+MONTH_GLITCHES = {
+    # name: (month's bars, critical failures, warnings)
+    "one day stale": (_stale_day, {DAY_STALE}, {STALE}),
+    "one day in cents": (_in_cents, {MOVE, DAY_MOVE}, {MOVE_WARN}),
+    "one day's volume x1000": (_volume_x1000, {DAY_VOLUME}, {VOLUME}),
+}
+
+
+@pytest.mark.parametrize("name", list(MONTH_GLITCHES))
+def test_one_bad_day_rejects_a_month(lake, month, name):
+    make, critical, warnings = MONTH_GLITCHES[name]
+    bars = make(month)
+    result = month_gate(lake, bars)
+    assert heads(result.failures) == critical, result.failures
+    assert heads(result.warnings) == warnings, result.warnings
+    assert not result.success
+    if name == "one day stale":  # the whole batch's share would have passed
+        stale = daily_context.build(lake[0], bars).table.column("stale")
+        assert 0 < pc.mean(pc.cast(stale, pa.float64())).as_py() < 0.10
+
+
+def test_a_session_missing_from_a_month_is_rejected_within_the_row_tolerance(lake, month):
+    missing = MONTH[6]
+    bars = pa.concat_tables(month[:6] + month[7:])  # 11 of 12 sessions: 92% of the rows
+    result = month_gate(lake, bars, share=0.9)
+    per_day = lake[1].num_rows
+    assert result.failures == [
+        f"{DAY_ROWS.format(missing)}: observed 0 rows, expected {int(per_day * 0.9)}..None"
+    ]
+    assert result.warnings == ()
+
+
+def test_bars_before_the_batch_give_its_first_session_a_previous_bar(lake):
+    """A range's December unit: November's unit was published in the same run but is not
+    committed (not in the lake here at all); its bars are passed as ``before``."""
+    store = lake[0]
+    november, december = dt.date(2024, 11, 29), dt.date(2024, 12, 2)
+    bars = bars_of(lake, december)
+    alone = daily_context.build(store, bars)  # the lake holds nothing before December 3rd
+    assert alone.table.column("prev_date").null_count == bars.num_rows
+    before = bars_of(lake, november)
+    days = pa.concat_tables([bars_of(lake, dt.date(2024, 11, 27)), before]).sort_by("security_id")
+    context = daily_context.build(store, bars, before=days)  # November's last two sessions
+    assert set(context.table.column("prev_date").to_pylist()) == {november}
+    assert context.compared == bars.num_rows and context.reads == 0
+    assert context.table.column("move").to_pylist() == pytest.approx(
+        pc.divide(bars.column("close"), before.column("close")).to_pylist()
+    )
+    # a security missing from ``before`` is looked up in the lake, as without it
+    first = before.column("security_id")[0].as_py()
+    partial = daily_context.build(store, bars, before=before.slice(1))
+    assert partial.table.column("prev_date").to_pylist()[0] is None
+    assert partial.table.column("prev_date").null_count == 1 and partial.reads == 2
+    assert bars.column("security_id")[0].as_py() == first
+    params = {
+        "trading_date": december,
+        "expected_rows": bars.num_rows,
+        "min_rows": bars.num_rows,
+        **context.params,
+    }
+    result = validate_table("daily-ticks", context.beside(bars), params)
+    assert result.success and result.warnings == ()
 
 
 class GlitchSource:

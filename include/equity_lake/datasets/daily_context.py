@@ -7,15 +7,21 @@ between, a repeated bar, a volume jump. This module computes those columns
 validates them beside the bars (``Unit.context``); they are never published.
 
 A bar's previous bar is the same security's previous row in the batch (a range backfill gates
-several days at once), or for the security's first day in the batch, its last committed bar in
-the lake before that day (``lake/commits.py``: what readers see): the last row before it in
-the monthly object of the previous session's month, or in the security's ``history.parquet``
-when that month has no object (a consolidated year). That is one GET per security on a daily
-run (two for a new listing or a consolidated month), 16 at a time as the publish step does.
+several days at once), or for the security's first day in the batch, its last row in the bars
+of the same run that precede the batch (``build(before=...)``: a range's previous month, its
+publish not committed yet), else its last committed bar in the lake before that day
+(``lake/commits.py``: what readers see): the last row before it in the monthly object of the
+previous session's month, or in the security's ``history.parquet`` when that month has no
+object (a consolidated year). That is one GET per security on a daily run (two for a new
+listing or a consolidated month), 16 at a time as the publish step does.
 Corporate actions are read only for the few securities whose raw move is beyond the warning
 bounds: a move inside them cannot become a rejection. (So a split recorded in the actions but
 missing from the prices, a move inside the bounds, goes unseen: reading every security's
 actions would double the reads.)
+
+Besides each row's own columns, every row carries its trading date's aggregates (the day's
+median move and volume ratio, its stale share): the suite judges a batch of several days
+day by day with them, so one bad day in a month is not diluted by the others.
 """
 
 from __future__ import annotations
@@ -36,7 +42,12 @@ from equity_lake.engine.dataset import with_context
 from equity_lake.lake import commits, keys
 from equity_lake.lake.schemas import DAILY_TICKS, conform
 from equity_lake.lake.store import LakeStore
-from equity_lake.quality.context import DAILY_CONTEXT, DEFAULT_MAX_MOVE, MIN_PREV_VOLUME
+from equity_lake.quality.context import (
+    DAILY_CONTEXT,
+    DEFAULT_MAX_MOVE,
+    MIN_COMPARED_ROWS,
+    MIN_PREV_VOLUME,
+)
 
 #: objects read at once (each read is one round trip on S3), as ``wap.PUBLISH_THREADS``
 READ_THREADS = 16
@@ -76,19 +87,52 @@ class Context:
         return with_context(bars, self.table)
 
 
-def build(store: LakeStore, bars: pa.Table, *, max_move: float = DEFAULT_MAX_MOVE) -> Context:
-    """The context of ``bars`` (any order, one or several days), reading the lake."""
+def build(
+    store: LakeStore,
+    bars: pa.Table,
+    *,
+    before: pa.Table | None = None,
+    max_move: float = DEFAULT_MAX_MOVE,
+) -> Context:
+    """The context of ``bars`` (any order, one or several days), reading the lake.
+
+    ``before``: bars that precede the batch in the same run and may not be visible in the
+    lake yet (a range backfill's previous month, published but committed only at the end of
+    its partition). A security's previous bar before its first day in ``bars`` is its last
+    row in ``before`` earlier than that day; only securities without one are looked up in
+    the lake."""
     table = conform(bars, DAILY_TICKS, "daily-ticks bars")
     first_days = _first_days(_ints(table, "security_id"), _ints(table, "timestamp"))
-    hidden = commits.masks(store, keys.DAILY_TICKS_DATASET)
+    given = _last_bars(before, first_days) if before is not None else {}
+    lookup = [(sid, day) for sid, day in first_days.items() if sid not in given]
+    hidden = commits.masks(store, keys.DAILY_TICKS_DATASET) if lookup else {}
     kept: dict[str, tuple[bytes | None, str]] = {}
-    found = _map(
-        lambda item: _last_bar_before(store, *item, hidden, kept), list(first_days.items())
-    )
-    previous = {sid: bar for sid, (bar, _) in zip(first_days, found, strict=True)}
+    found = _map(lambda item: _last_bar_before(store, *item, hidden, kept), lookup)
+    previous = {sid: bar for (sid, _), (bar, _) in zip(lookup, found, strict=True)}
+    previous.update(given)
     context = compute(table, previous, lambda sids: _read_actions(store, sids), max_move=max_move)
     reads = sum(n for _, n in found) + context.reads
     return Context(context.table, context.compared, max_move, reads, kept)
+
+
+def _last_bars(before: pa.Table, first_days: dict[int, dt.date]) -> dict[int, Bar | None]:
+    """Each security of ``first_days`` with a row in ``before`` earlier than its first day:
+    its last such row as a previous bar (None if a value is null, as ``_last_bar_before``)."""
+    table = conform(before, DAILY_TICKS, "daily-ticks bars before the batch")
+    sid, day = _ints(table, "security_id"), _ints(table, "timestamp")
+    never = np.iinfo(np.int64).min
+    limit = {s: (d - _EPOCH).days for s, d in first_days.items()}
+    first = np.array([limit.get(s, never) for s in sid.tolist()], dtype=np.int64)
+    rows = np.flatnonzero((day > never) & (day < first))
+    rows = rows[np.lexsort((day[rows], sid[rows]))]  # by security, each one's latest row last
+    last = rows[np.append(sid[rows][1:] != sid[rows][:-1], True)] if len(rows) else rows
+    values = np.stack([_floats(table, name) for name in _BAR_COLUMNS[1:]])
+    out: dict[int, Bar | None] = {}
+    for i in last.tolist():
+        o, h, lo, c, v = values[:, i].tolist()
+        usable = not np.isnan(values[:, i]).any()
+        out[int(sid[i])] = (int(day[i]), o, h, lo, c, v) if usable else None
+    return out
 
 
 def last_bar_before(
@@ -223,9 +267,37 @@ def compute(
         pa.array(stale, pa.bool_(), mask=~compared),
         pa.array(_duplicate_bars(sid, day, o, h, lo, c, v, usable), pa.bool_()),
         pa.array(zero_volume_move, pa.bool_(), mask=~compared),
+        *_by_day(day, move, ratio, stale, compared),
     ]
     table = pa.Table.from_arrays(columns, schema=DAILY_CONTEXT)
     return _Computed(table, int(np.count_nonzero(~np.isnan(ratio))), reads)
+
+
+def _by_day(
+    day: np.ndarray, move: np.ndarray, ratio: np.ndarray, stale: np.ndarray, compared: np.ndarray
+) -> list[pa.Array]:
+    """The day columns of ``DAILY_CONTEXT``: each row gets its trading date's compared rows
+    (with a volume ratio), median move, median volume ratio and stale share, the last three
+    only on a day with at least MIN_COMPARED_ROWS compared rows."""
+    n = len(day)
+    counts = np.zeros(n, dtype=np.int64)
+    aggregates = np.full((3, n), np.nan)  # median move, median volume ratio, stale share
+    dated = day > np.iinfo(np.int64).min
+    days, group = np.unique(day, return_inverse=True)
+    group = group.reshape(-1)
+    for k in np.flatnonzero(days > np.iinfo(np.int64).min):  # a month: ~21 days, n rows each
+        rows = group == k
+        ratios = ratio[rows & ~np.isnan(ratio)]
+        counts[rows] = len(ratios)
+        if len(ratios) >= MIN_COMPARED_ROWS:
+            judged = rows & compared
+            aggregates[:, rows] = np.array(
+                [[np.median(move[judged])], [np.median(ratios)], [np.mean(stale[judged])]]
+            )
+    return [
+        pa.array(counts, pa.int64(), mask=~dated),
+        *(pa.array(a, pa.float64(), mask=np.isnan(a)) for a in aggregates),
+    ]
 
 
 def _adjusted(

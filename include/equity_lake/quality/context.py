@@ -32,6 +32,18 @@ DAILY_CONTEXT = pa.schema(
         ("duplicate_bar", pa.bool_()),
         # volume 0, yet the close differs from prev_close_adj or high differs from low
         ("zero_volume_move", pa.bool_()),
+        # the same for every row of one trading date (``timestamp``): that day's aggregates, so
+        # a batch of several days (a range backfill's month) is judged day by day, as daily
+        # runs are. ``day_compared``: the day's rows with a volume ratio (as ``compared_rows``
+        # counts them; null only for a row without a timestamp). The three others are null on
+        # a day with fewer than MIN_COMPARED_ROWS of them (too few for a verdict):
+        ("day_compared", pa.int64()),
+        # the median of the day's non-null ``move``
+        ("day_median_move", pa.float64()),
+        # the median of the day's non-null ``volume_ratio``
+        ("day_median_volume_ratio", pa.float64()),
+        # the share of the day's non-null ``stale`` that is True
+        ("day_stale_share", pa.float64()),
     ]
 )
 
@@ -43,11 +55,11 @@ MAX_SESSION_MOVE = 25.0
 MIN_PREV_VOLUME = 100
 #: warn when one security's volume is more than this multiple of its previous bar's
 MAX_VOLUME_RATIO = 100.0
-#: batch-level checks judge a batch only with at least this many compared rows
+#: batch-level checks judge a day only with at least this many compared rows
 MIN_COMPARED_ROWS = 20
-#: reject a batch whose median move leaves these bounds (a feed in cents, a level jump)
+#: reject a day whose median move leaves these bounds (a feed in cents, a level jump)
 MEDIAN_MOVE = (0.5, 2.0)
-#: reject a batch whose median volume ratio leaves these bounds (shares vs lots of 100)
+#: reject a day whose median volume ratio leaves these bounds (shares vs lots of 100)
 MEDIAN_VOLUME_RATIO = (1 / 20, 20.0)
-#: reject a batch in which more than this share of the compared rows is stale
+#: reject a day on which more than this share of the compared rows is stale
 MAX_STALE_SHARE = 0.10

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import datetime as dt
 import inspect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import great_expectations as gx
 import great_expectations.expectations as gxe
 import pyarrow as pa
+from great_expectations.expectations.row_conditions import PassThroughCondition
 
 from equity_lake.lake import schemas
 from equity_lake.quality import context as context_columns
@@ -194,6 +195,7 @@ def daily_ticks(
     context: bool = False,
     compared_rows: int = 0,
     max_move: float = context_columns.DEFAULT_MAX_MOVE,
+    min_rows_by_day: Mapping[str, int] | None = None,
 ) -> gx.ExpectationSuite:
     """Suite for daily bars: one trading day of a chunk of the universe, or a published object.
 
@@ -201,6 +203,13 @@ def daily_ticks(
     expected_rows the number of bars expected (active securities x days); min_rows the
     tolerance below it (a few securities may legitimately not trade). More rows than expected
     means duplicates or securities outside the universe, so it is an upper bound.
+    ``min_rows_by_day`` (ISO date -> rows; a batch of several days, e.g. a range backfill's
+    month) is each day's own minimum: a session missing entirely, or most of its rows, is
+    rejected as it would be on its own, not hidden by the other days (critical, one
+    ``expect_table_row_count_to_be_between`` per day with a ``timestamp`` row condition,
+    ~20 ms each). Not added where the table's bound already implies it: for a single day, and
+    when ``min_rows == expected_rows`` (no row may be missing, so no day can be short but by
+    bars of securities not expected that day making up for it).
 
     Gates that know yesterday: with ``context`` the validated frame holds the bars followed by
     the columns of ``quality/context.py`` (each bar's previous bar, the move from its close
@@ -209,6 +218,12 @@ def daily_ticks(
     rows have a previous bar that traded at least 100 shares: the batch-level checks need 20 of
     them. ``max_move`` is the share a price may move in a session, up or down, unexplained
     before it is worth a warning. Without context the suite is the one above and nothing else.
+
+    The batch-level checks (median move, median volume ratio, stale share) judge each trading
+    date: one day's batch as a whole (``compared_rows``), a batch of several days through the
+    day columns of the context (each row carries its day's median move, median volume ratio
+    and stale share, null on a day with fewer than 20 compared rows), so one bad day of a
+    month is rejected as it would be on its own.
 
     Severity, check by check. Critical is for what no market produces and a vendor glitch does
     (the batch is quarantined); a warning for what real markets do now and then (published,
@@ -220,12 +235,13 @@ def daily_ticks(
     * move outside [1/25, 25]: critical. No session moves a price 25x; 100x is a unit error
       (one security's prices in cents, a decimal shift). Splits and dividends recorded in the
       corporate actions are already taken out of the move.
-    * median move of the batch outside [0.5, 2]: critical. A whole feed in cents, or a level
+    * median move of the day outside [0.5, 2]: critical. A whole feed in cents, or a level
       jump, moves every row alike; real markets never move the median stock 2x.
     * stale (open, high, low, close, volume all equal to the previous bar's, volume > 0):
       warning for a row (one security's stale bar may be a vendor's carry-forward, rare but
-      harmless alone); critical when more than 10% of the compared rows are stale (GX
-      ``mostly``): yesterday's feed delivered as today's.
+      harmless alone); critical when more than 10% of a day's compared rows are stale (GX
+      ``mostly``, or ``day_stale_share`` over several days): yesterday's feed delivered as
+      today's.
     * the same (timestamp, open, high, low, close, volume), volume > 0, under two securities:
       critical. Two securities never trade identical bars with shares; one security's bar was
       copied under another's id.
@@ -233,7 +249,7 @@ def daily_ticks(
       warning. Quote-based closes on no-trade days are real (CRSP's bid/ask midpoints).
     * volume over 100x the previous bar's (which traded >= 100 shares): warning. Index
       inclusions, listings moving venue and news do that to one security.
-    * median volume ratio of the batch outside [1/20, 20]: critical. A units error (shares vs
+    * median volume ratio of the day outside [1/20, 20]: critical. A units error (shares vs
       lots of 100, a feed x1000) does it to the whole batch; markets never do.
     * two symbols swapped (their bars exchanged) show as two moves in opposite directions:
       a warning while the two price levels are within 1.5x..25x of each other, critical beyond
@@ -255,19 +271,63 @@ def daily_ticks(
         gxe.ExpectColumnValuesToBeInSet(column="timestamp", value_set=days),
         gxe.ExpectTableRowCountToBeBetween(min_value=minimum, max_value=expected),
     ]
+    several_days = len(set(days)) > 1
+    for day, rows in _rows_by_day(min_rows_by_day, days, expected).items():
+        # implied by the table's bound: a day's own (one day), any day's when that bound
+        # allows no missing row at all (a complete source)
+        implied = minimum == expected or (not several_days and rows <= minimum)
+        if rows > 0 and not implied:
+            expectations.append(
+                gxe.ExpectTableRowCountToBeBetween(min_value=rows, row_condition=_on_day(day))
+            )
     if not isinstance(context, bool):
         raise TypeError(f"context must be a bool, got {context!r}")
     if context:
         columns = [*DAILY_TICKS_SCHEMA.names, *context_columns.DAILY_CONTEXT.names]
         expectations[0] = gxe.ExpectTableColumnsToMatchOrderedList(column_list=columns)
         expectations += context_expectations(
-            _as_count("compared_rows", compared_rows), _as_share("max_move", max_move)
+            _as_count("compared_rows", compared_rows),
+            _as_share("max_move", max_move),
+            several_days=several_days,
         )
     return gx.ExpectationSuite(name=DAILY_TICKS_SUITE, expectations=expectations)
 
 
-def context_expectations(compared_rows: int, max_move: float) -> list[gxe.Expectation]:
-    """The daily-ticks checks against each bar's previous bar (see ``daily_ticks``)."""
+def _on_day(day: dt.date) -> PassThroughCondition:
+    """The rows of one trading date, as a pandas query (which compares the frame's date32
+    column with an ISO string). A pass-through condition rather than ``Column(...) == day``:
+    the failure line (``gate.describe_failure``) names the day only for a query string; and
+    rather than a bare string, which GX 1.9+ deprecates with a warning per expectation."""
+    return PassThroughCondition(pass_through_filter=f"timestamp == '{day.isoformat()}'")
+
+
+def _rows_by_day(value: object, days: Sequence[dt.date], expected: int) -> dict[dt.date, int]:
+    """``min_rows_by_day`` checked: ISO date strings (the params are stored as JSON) of the
+    batch's trading dates, each to a count no greater than ``expected_rows``."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise TypeError(f"min_rows_by_day must map ISO dates to row counts, got {value!r}")
+    out: dict[dt.date, int] = {}
+    for key, rows in value.items():
+        if not isinstance(key, str):
+            raise TypeError(f"min_rows_by_day keys must be ISO date strings, got {key!r}")
+        day = _as_date("min_rows_by_day", key)
+        if day not in days:
+            raise ValueError(f"min_rows_by_day: {key} is not a trading_date of the batch")
+        out[day] = _as_count(f"min_rows_by_day[{key}]", rows)
+        if out[day] > expected:
+            raise ValueError(
+                f"min_rows_by_day[{key}] ({out[day]}) exceeds expected_rows ({expected})"
+            )
+    return dict(sorted(out.items()))
+
+
+def context_expectations(
+    compared_rows: int, max_move: float, *, several_days: bool = False
+) -> list[gxe.Expectation]:
+    """The daily-ticks checks against each bar's previous bar (see ``daily_ticks``): the
+    batch-level ones on the batch's own columns for one day, on its day columns for several."""
     c = context_columns
     expectations = [
         warning(
@@ -285,7 +345,23 @@ def context_expectations(compared_rows: int, max_move: float) -> list[gxe.Expect
             gxe.ExpectColumnValuesToBeBetween(column="volume_ratio", max_value=c.MAX_VOLUME_RATIO)
         ),
     ]
-    if compared_rows >= c.MIN_COMPARED_ROWS:
+    if several_days:  # each day's aggregates, on each of its rows (null: too few compared)
+        low, high = c.MEDIAN_MOVE
+        expectations.append(
+            gxe.ExpectColumnValuesToBeBetween(
+                column="day_median_move", min_value=low, max_value=high
+            )
+        )
+        low, high = c.MEDIAN_VOLUME_RATIO
+        expectations.append(
+            gxe.ExpectColumnValuesToBeBetween(
+                column="day_median_volume_ratio", min_value=low, max_value=high
+            )
+        )
+        expectations.append(
+            gxe.ExpectColumnValuesToBeBetween(column="day_stale_share", max_value=c.MAX_STALE_SHARE)
+        )
+    elif compared_rows >= c.MIN_COMPARED_ROWS:
         low, high = c.MEDIAN_MOVE
         expectations.append(
             gxe.ExpectColumnMedianToBeBetween(column="move", min_value=low, max_value=high)
