@@ -276,13 +276,15 @@ class DailyTicks:
                 strict=True,
             )
         )
+        previous = None  # the run's bars of the month before: the next month's previous bars
         for month, month_days in itertools.groupby(days, key=lambda d: (d.year, d.month)):
             month_days = list(month_days)
-            parts, expected, wanted = [], 0, set()
+            parts, expected, wanted, minimums = [], 0, set(), {}
             for day in month_days:
                 active = by_day[day] & chunk_ids
                 expected += len(active)
                 wanted |= active
+                minimums[day.isoformat()] = self._minimum(provider, len(active))
                 # each security under the symbol it traded as that day (renames, reused tickers)
                 today = master.active_on(day)
                 mask = pa.compute.is_in(
@@ -295,8 +297,8 @@ class DailyTicks:
             delivered = set(bars.column("security_id").to_pylist())
             late = f" {month[0]:04d}-{month[1]:02d}" if request.end else ""
             missing.extend(f"{symbol_of[sid]}{late}" for sid in sorted(wanted - delivered))
-            context = daily_context.build(store, bars)  # each bar's previous bar, for the gate
-            minimum = expected if provider.complete else math.floor(expected * MIN_ROW_SHARE)
+            # each bar's previous bar, for the gate (this run's last month, else the lake)
+            context = daily_context.build(store, bars, before=previous)
             yield Unit(
                 name=request.chunk.label
                 + (f"-{month[0]:04d}-{month[1]:02d}" if request.end else ""),
@@ -304,12 +306,20 @@ class DailyTicks:
                 params={
                     "trading_date": month_days if request.end else run.day,
                     "expected_rows": expected,
-                    "min_rows": minimum,
+                    "min_rows": self._minimum(provider, expected),
+                    "min_rows_by_day": minimums,
                     **context.params,
                 },
                 context=context.table,
                 prior=context.prior,
             )
+            previous = bars  # a unit failing its gate ends the partition: this was published
+
+    @staticmethod
+    def _minimum(provider: Any, expected: int) -> int:
+        """Rows a source must deliver: all of them, or MIN_ROW_SHARE for one that is not
+        complete (a few securities may not trade on a day)."""
+        return expected if provider.complete else math.floor(expected * MIN_ROW_SHARE)
 
     def targets(self, run: Run, table: pa.Table) -> Iterable[tuple[str, pa.Table]]:
         """Each security's rows into its monthly file (a unit is one month, sorted by
