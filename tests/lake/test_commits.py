@@ -48,6 +48,23 @@ def _days_seen(store, members):
     }
 
 
+def _crashed_intent(store, members, run_id, partition):
+    """The intent a run left over every member's object of DAY before it died; its objects."""
+    objects = [keys.daily_ticks_month(s, DAY) for s in members.column("security_id").to_pylist()]
+    commits.begin(
+        store,
+        dataset="daily-ticks",
+        day=DAY,
+        partition=partition,
+        unit=partition,
+        run_id=run_id,
+        column="timestamp",
+        table=pa.table({"timestamp": pa.array([DAY], pa.date32())}),
+        objects=objects,
+    )
+    return objects
+
+
 _KILLER = textwrap.dedent(
     """
     import os, signal, sys
@@ -145,17 +162,7 @@ def test_a_later_run_of_the_day_releases_what_a_crashed_run_hid(built, local_env
     symbols = members.column("symbol").to_pylist()
     # a crashed run left an intent over every object of the day, under a partition name the
     # new run also uses: the new run's commit of that partition removes only its own intents
-    commits.begin(
-        store,
-        dataset="daily-ticks",
-        day=DAY,
-        partition="chunk-0001-of-0002",
-        unit="chunk-0001-of-0002",
-        run_id="crashed",
-        column="timestamp",
-        table=pa.table({"timestamp": pa.array([DAY], pa.date32())}),
-        objects=[keys.daily_ticks_month(s, DAY) for s in members.column("security_id").to_pylist()],
-    )
+    _crashed_intent(store, members, "crashed", "chunk-0001-of-0002")
     daily_ticks.ingest(store, DAY, chunk=daily_ticks.Chunk(1, 2), symbols=symbols, run_id="new")
     daily_ticks.ingest(store, DAY, chunk=daily_ticks.Chunk(2, 2), symbols=symbols, run_id="new")
     # the crashed intent still stands (the new run's commits removed only their own), but
@@ -224,18 +231,7 @@ def test_a_crashed_republish_hides_only_what_it_changed(built, local_env):
     store, members = _lake(built)
     symbols = members.column("symbol").to_pylist()
     daily_ticks.ingest(store, DAY, symbols=symbols, run_id="a")
-    objects = [keys.daily_ticks_month(s, DAY) for s in members.column("security_id").to_pylist()]
-    commits.begin(
-        store,
-        dataset="daily-ticks",
-        day=DAY,
-        partition="chunk-0001-of-0001",
-        unit="chunk-0001-of-0001",
-        run_id="b",
-        column="timestamp",
-        table=pa.table({"timestamp": pa.array([DAY], pa.date32())}),
-        objects=objects,
-    )
+    objects = _crashed_intent(store, members, "b", "chunk-0001-of-0001")
     for key in objects[:5]:  # B's corrected prices reached five objects, then B died
         rows = store.read_table(key)
         rows = rows.set_column(6, "close", pa.compute.multiply(rows.column("close"), 1.01))
