@@ -12,6 +12,10 @@ advances the watermark; `announce` emits the fundamentals Asset only if somethin
 published. Every EDGAR call runs in the pool `sec_api` (10 requests/s in total). The
 `sec_edgar` connection (or `SEC_USER_AGENT`) must name you: the run refuses to start without.
 
+Runs never overlap, however they were started (schedule, UI, `airflow backfill create`, the
+CLI): `plan_chunks` takes the fundamentals run lease in the lake and waits its turn (up for
+reschedule) while another run holds it; `record_run` gives it back.
+
 Params (UI trigger): `mode` (incremental, or bulk: backfill from the nightly companyfacts.zip),
 `ciks` (only these companies), `since` (first filing day to look at), `chunk_size`.
 """
