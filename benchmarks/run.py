@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -156,8 +157,11 @@ def bench_backfill() -> dict[str, float]:
     symbols = [symbol for symbol, _ in chosen]
     chunks = [Chunk(1, 2), Chunk(2, 2)]
 
+    lakes: list[str] = []
+
     def fresh() -> LakeStore:
-        os.environ["LAKE_URI"] = Path(tempfile.mkdtemp(prefix="bench-backfill-")).as_uri()
+        lakes.append(tempfile.mkdtemp(prefix="bench-backfill-"))
+        os.environ["LAKE_URI"] = Path(lakes[-1]).as_uri()
         store = LakeStore()
         store.write_table(keys.SECURITY_MASTER, built.master)
         return store
@@ -202,20 +206,24 @@ def bench_backfill() -> dict[str, float]:
             list(pool.map(write, slices(bars, "security_id")))
         return time.perf_counter() - t
 
-    ranged()  # warm the gate and the caches outside the timed runs
-    limits, ranges = [], []
-    for _ in range(ROUNDS):
-        limits.append(limit())
-        ranges.append(ranged())
-    return {
-        "sessions": len(days),
-        "securities": len(symbols),
-        "rows": bars.num_rows,
-        "day_by_day_s": day_by_day(),
-        "range_s": min(ranges),
-        "limit_s": min(limits),
-        "history_sessions": len(calendar.sessions_between(*HISTORY)),
-    }
+    try:
+        ranged()  # warm the gate and the caches outside the timed runs
+        limits, ranges = [], []
+        for _ in range(ROUNDS):
+            limits.append(limit())
+            ranges.append(ranged())
+        return {
+            "sessions": len(days),
+            "securities": len(symbols),
+            "rows": bars.num_rows,
+            "day_by_day_s": day_by_day(),
+            "range_s": min(ranges),
+            "limit_s": min(limits),
+            "history_sessions": len(calendar.sessions_between(*HISTORY)),
+        }
+    finally:
+        for lake in lakes:
+            shutil.rmtree(lake, ignore_errors=True)
 
 
 def _import_seconds(path: Path, repeat: int = 5) -> float:
