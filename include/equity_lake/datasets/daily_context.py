@@ -37,7 +37,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from equity_lake import calendar
-from equity_lake.adjust import read_actions
+from equity_lake.adjust import READ_THREADS, read_actions
 from equity_lake.engine.dataset import with_context
 from equity_lake.lake import commits, keys
 from equity_lake.lake.schemas import DAILY_TICKS, conform
@@ -49,8 +49,6 @@ from equity_lake.quality.context import (
     MIN_PREV_VOLUME,
 )
 
-#: objects read at once (each read is one round trip on S3), as ``wap.PUBLISH_THREADS``
-READ_THREADS = 16
 _BAR_COLUMNS = ["timestamp", "open", "high", "low", "close", "volume"]
 _EPOCH = dt.date(1970, 1, 1)
 

@@ -131,12 +131,13 @@ def sessions(start: dt.date, end: dt.date | None = None) -> list[dt.date]:
 
 def span_universe(
     master: SecurityMaster, days: list[dt.date], symbols: list[str] | None = None
-) -> tuple[pa.Table, dict[dt.date, set[int]]]:
+) -> tuple[pa.Table, dict[dt.date, pa.Table]]:
     """Securities trading on any of ``days`` (security_id, symbol as last traded), by
-    symbol, and which of them traded on each day. One day gives exactly ``universe``."""
+    symbol, and those that traded on each day (security_id, that day's symbol). One day
+    gives exactly ``universe``."""
     if len(days) == 1:
         members = universe(master, days[0], symbols)
-        return members, {days[0]: set(members.column("security_id").to_pylist())}
+        return members, {days[0]: members}
     forms = {typed: symbology.user_forms(typed) for typed in symbols or []}
     spellings = pa.array(sorted({f for fs in forms.values() for f in fs}), pa.string())
     by_day, last_symbol, unknown = {}, {}, set(forms)
@@ -156,7 +157,7 @@ def span_universe(
                     pa.compute.is_in(active.column("symbol"), pa.array(sorted(found), pa.string()))
                 )
         ids = active.column("security_id").to_pylist()
-        by_day[day] = set(ids)
+        by_day[day] = active
         last_symbol.update(zip(ids, active.column("symbol").to_pylist(), strict=True))
     if unknown:
         raise ValueError(
@@ -195,6 +196,11 @@ def plan(
     """Split the day's universe (or, with ``end``, the backfill range's) into chunks for the
     mapped ingest tasks."""
     members, _ = span_universe(SecurityMaster.load(store), sessions(day, end), symbols)
+    return chunk_plans(members, chunk_size)
+
+
+def chunk_plans(members: pa.Table, chunk_size: int) -> list[ChunkPlan]:
+    """``members`` (security_id, symbol, in order) cut into chunks of about ``chunk_size``."""
     n = chunk_count(members.num_rows, chunk_size)
     plans = []
     for i in range(1, n + 1):
@@ -244,7 +250,7 @@ class DailyTicks:
         days = sessions(start, end)
         members, by_day = span_universe(master, days, symbols)
         partitions = []
-        for p in plan(store, start, chunk_size, symbols, end):
+        for p in chunk_plans(members, chunk_size):
             chunk_ids = set(chunk_slice(members, p.chunk).column("security_id").to_pylist())
             partitions.append(
                 PartitionSpec(
@@ -265,10 +271,9 @@ class DailyTicks:
         chunk's bars of that month, gated together and merged into each monthly object once."""
         provider = daily_source(request.source)
         days = sessions(run.day, request.end)
-        master = SecurityMaster.load(store)
-        members, by_day = span_universe(master, days, request.symbols)
+        members, by_day = span_universe(SecurityMaster.load(store), days, request.symbols)
         chunk = chunk_slice(members, request.chunk)
-        chunk_ids = set(chunk.column("security_id").to_pylist())
+        ids = chunk.column("security_id").combine_chunks()
         symbol_of = dict(
             zip(
                 chunk.column("security_id").to_pylist(),
@@ -281,16 +286,12 @@ class DailyTicks:
             month_days = list(month_days)
             parts, expected, wanted, minimums = [], 0, set(), {}
             for day in month_days:
-                active = by_day[day] & chunk_ids
-                expected += len(active)
-                wanted |= active
-                minimums[day.isoformat()] = self._minimum(provider, len(active))
                 # each security under the symbol it traded as that day (renames, reused tickers)
-                today = master.active_on(day)
-                mask = pa.compute.is_in(
-                    today.column("security_id"), pa.array(sorted(active), pa.int64())
-                )
-                parts.append(provider.daily_bars(day, today.filter(mask)))
+                today = by_day[day].filter(pa.compute.is_in(by_day[day].column("security_id"), ids))
+                expected += today.num_rows
+                wanted.update(today.column("security_id").to_pylist())
+                minimums[day.isoformat()] = self._minimum(provider, today.num_rows)
+                parts.append(provider.daily_bars(day, today))
             bars = pa.concat_tables(parts).sort_by(
                 [("security_id", "ascending"), ("timestamp", "ascending")]
             )
@@ -382,9 +383,10 @@ def backfill_range(text: object) -> tuple[dt.date, dt.date] | None:
         raise ValueError(f"backfill {text!r} is not YYYY-MM-DD..YYYY-MM-DD") from None
 
 
-def expected_securities(chunk_ids: set[int], by_day: Mapping[dt.date, set[int]]) -> int:
+def expected_securities(chunk_ids: set[int], by_day: Mapping[dt.date, pa.Table]) -> int:
     """What a chunk's commit must account for: each security once per month it traded in."""
     months: dict[tuple[int, int], set[int]] = {}
     for day, active in by_day.items():
-        months.setdefault((day.year, day.month), set()).update(active & chunk_ids)
+        traded = set(active.column("security_id").to_pylist()) & chunk_ids
+        months.setdefault((day.year, day.month), set()).update(traded)
     return sum(len(ids) for ids in months.values())
