@@ -27,6 +27,17 @@ PASSTHROUGH = (
     "AWS_SESSION_TOKEN",
     "AWS_DEFAULT_REGION",
 )
+#: the variables that are secrets: a container runtime passes them masked (docker) or by
+#: reference to the cluster's own secret store (kubernetes, ecs), never as plain settings
+SECRET_VARIABLES = frozenset(
+    {
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "ALPACA_API_KEY_ID",
+        "ALPACA_API_SECRET_KEY",
+        "WRDS_PASSWORD",
+    }
+)
 
 
 def lake_environment() -> dict[str, str]:
@@ -73,6 +84,12 @@ def task_environment(services: Iterable[str] = ()) -> dict[str, str]:
     for service in services:
         env.update(SERVICE_ENVIRONMENTS[service]())
     return env
+
+
+def split_secrets(env: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """``env`` as (settings, secrets)."""
+    settings = {k: v for k, v in env.items() if k not in SECRET_VARIABLES}
+    return settings, {k: v for k, v in env.items() if k in SECRET_VARIABLES}
 
 
 #: a dataset's declared services (``Dataset.services``) -> the exporter of their settings

@@ -104,11 +104,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         label = "error" if isinstance(exc, UsageError) else f"error: {type(exc).__name__}"
         print(f"equity-lake: {label}: {_one_line(exc)}", file=sys.stderr)
         return code
-    if isinstance(result, str):
-        print(result)
-    else:
-        print(json.dumps(result, sort_keys=True, default=str))
+    encoded = json.dumps(result, sort_keys=True, default=str)
+    print(result if isinstance(result, str) else encoded)
+    _write_result(encoded)
     return EXIT_OK
+
+
+#: where a container runtime collects the result from (Kubernetes: the XCom sidecar's file)
+RESULT_PATH_VARIABLE = "EQUITY_LAKE_RESULT_PATH"
+
+
+def _write_result(encoded: str) -> None:
+    """Also write the JSON result to ``$EQUITY_LAKE_RESULT_PATH`` when a runtime asks for it."""
+    path = os.environ.get(RESULT_PATH_VARIABLE)
+    if not path:
+        return
+    directory = os.path.dirname(path)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+    with open(path, "w", encoding="utf-8") as out:
+        out.write(encoded)
 
 
 def _one_line(exc: BaseException) -> str:
