@@ -64,6 +64,23 @@ def test_unknown_runtime_fails_with_a_clear_message(monkeypatch):
     monkeypatch.setenv("EQUITY_LAKE_RUNTIME", "lambda")
     with pytest.raises(runtime.RuntimeConfigError, match="EQUITY_LAKE_RUNTIME='lambda'"):
         runtime.ingest_task("x")
-    monkeypatch.setenv("EQUITY_LAKE_RUNTIME", "docker")
-    with pytest.raises(runtime.RuntimeConfigError, match="not implemented yet"):
+    monkeypatch.setenv("EQUITY_LAKE_RUNTIME", "kubernetes")
+    monkeypatch.setenv("EQUITY_LAKE_K8S_NODE_SELECTOR", "pool")
+    with pytest.raises(runtime.RuntimeConfigError, match="EQUITY_LAKE_K8S_NODE_SELECTOR"):
         runtime.ingest_task("x")
+
+
+@pytest.mark.parametrize("name", ["docker", "kubernetes", "ecs"])
+def test_every_runtime_parses_the_dags_without_heavy_libraries(name):
+    """The runtime is configuration: the same DAG files parse under each, cheaply."""
+    code = (
+        "import runpy, sys\n"
+        "for f in ('dags/daily_ticks.py', 'dags/edgar_fundamentals.py'):\n"
+        "    runpy.run_path(f)\n"
+        f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    env = {**os.environ, "EQUITY_LAKE_RUNTIME": name}
+    env["PYTHONPATH"] = f"{REPO / 'plugins'}:{REPO / 'dags'}:{REPO / 'include'}"
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
