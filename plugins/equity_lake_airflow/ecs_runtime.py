@@ -42,7 +42,8 @@ class LakeEcsOperator(EcsRunTaskOperator):
 
     def execute(self, context: Any) -> Any:
         self.prepare()
-        return containers.result_of(super().execute(context))
+        started = super().execute(context)
+        return containers.result_of(started) if self.wait_for_completion else started
 
     def _check_success_task(self) -> None:
         if self.client and self.arn:

@@ -83,7 +83,8 @@ SETTINGS: tuple[Setting, ...] = (
         "equity-lake-",
         "kubernetes",
         "Secret `<prefix><service>` holds a service's secret variables (`lake`, `alpaca`, "
-        "`wrds`, `sec`); a pod references only those of its chunk's services",
+        "`wrds`, `sec`); a pod references only those of its chunk's services; `-`: none "
+        "(credentials from the service account, e.g. IRSA or workload identity)",
     ),
     Setting("EQUITY_LAKE_ECS_CLUSTER", "equity-lake", "ecs", "ECS cluster"),
     Setting(

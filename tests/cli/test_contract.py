@@ -42,7 +42,8 @@ def files(tmp_path_factory) -> dict[str, Path]:
 
 
 def test_success_exits_0_and_its_last_line_is_the_in_process_result(files, tmp_path, monkeypatch):
-    env = {"LAKE_URI": (tmp_path / "lake").as_uri()}
+    result_file = tmp_path / "xcom" / "return.json"  # where a Kubernetes XCom sidecar reads
+    env = {"LAKE_URI": (tmp_path / "lake").as_uri(), "EQUITY_LAKE_RESULT_PATH": str(result_file)}
     monkeypatch.setenv("LAKE_URI", env["LAKE_URI"])  # validate reads the lake: the same one
     argv = ["validate", "--dataset", "daily-ticks", str(files["good"])]
     done = run(*argv, env=env)
@@ -50,6 +51,7 @@ def test_success_exits_0_and_its_last_line_is_the_in_process_result(files, tmp_p
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result == json.loads(json.dumps(cli.run(argv), sort_keys=True, default=str))
     assert result["success"] is True and result["rows"] == pq.read_metadata(files["good"]).num_rows
+    assert json.loads(result_file.read_text()) == result
 
 
 def test_a_failed_gate_exits_3_naming_the_expectation(files, tmp_path):
