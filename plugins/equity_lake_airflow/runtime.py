@@ -43,8 +43,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "EQUITY_LAKE_IMAGE",
         "equity-lake-ingest:latest",
-        "docker, kubernetes, ecs",
-        "the task image (`make image` builds it); for ecs it is the task definition's image",
+        "docker, kubernetes",
+        "the task image (`make image` builds it; ecs takes it from the task definition)",
     ),
     Setting("EQUITY_LAKE_DOCKER_URL", "unix://var/run/docker.sock", "docker", "Docker engine"),
     Setting(
