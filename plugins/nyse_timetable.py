@@ -239,9 +239,19 @@ class NYSESessionTimetable(Timetable):
                 candidates.append(latest_due)
         day = max(candidates)
         info = self.dagrun_info_for(day)
-        if restriction.latest is not None and info.logical_date > restriction.latest:
+        if restriction.latest is not None and not _within(day, restriction.latest):
             return None
         return info
+
+
+def _within(day: dt.date, latest: dt.datetime) -> bool:
+    """Whether session ``day`` is at or before ``latest``. A bound at midnight UTC is a date as
+    a user types it (``airflow backfill create --to-date 2025-01-03``) and names that trading
+    day inclusively, although the session's logical date (its open) is later that day."""
+    if _session_bounds(day)[0] <= latest:
+        return True
+    latest = latest.astimezone(dt.UTC)
+    return latest.time() == dt.time(0) and day <= latest.date()
 
 
 def _next_session(day: dt.date) -> dt.date | None:

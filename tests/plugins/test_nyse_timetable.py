@@ -75,6 +75,21 @@ def test_one_run_per_session_over_the_holidays():
         assert info.run_after - info.data_interval.end == dt.timedelta(minutes=30)
 
 
+def test_a_date_bound_names_trading_days_inclusively():
+    """``airflow backfill create --from-date 2024-12-23 --to-date 2024-12-27`` passes the dates
+    as midnight UTC: the 2024-12-27 session (logical date 14:30 UTC) is in the range."""
+    infos = walk(nt.NYSESessionTimetable(), utc(2024, 12, 23), utc(2024, 12, 27))
+    assert [nt.trading_date_of(i.logical_date) for i in infos] == [
+        D(2024, 12, 23),
+        D(2024, 12, 24),
+        D(2024, 12, 26),
+        D(2024, 12, 27),
+    ]
+    # a bound with a time of day is an instant: the session opening after it is out
+    infos = walk(nt.NYSESessionTimetable(), utc(2024, 12, 23), utc(2024, 12, 27, 14))
+    assert nt.trading_date_of(infos[-1].logical_date) == D(2024, 12, 26)
+
+
 def test_daylight_saving_time_moves_the_utc_open():
     infos = walk(nt.NYSESessionTimetable(), utc(2025, 3, 7), utc(2025, 3, 10, 23))
     assert [(i.data_interval.start.hour, i.data_interval.end.hour) for i in infos] == [
@@ -91,9 +106,9 @@ def test_restriction_bounds_are_logical_dates():
         restriction=TimeRestriction(utc(2024, 12, 20, 15), None, True),
     )
     assert nt.trading_date_of(first.logical_date) == D(2024, 12, 23)
-    # end_date at midnight UTC excludes that day's session (its open is later that day)
+    # an end at midnight UTC is a date: it includes that day's session (opening later)
     infos = walk(timetable, utc(2024, 12, 30), utc(2025, 1, 6))
-    assert [nt.trading_date_of(i.logical_date) for i in infos] == HOLIDAY_SEASON[5:-1]
+    assert [nt.trading_date_of(i.logical_date) for i in infos] == HOLIDAY_SEASON[5:]
     # no start_date and no previous run: nothing to schedule
     assert (
         timetable.next_dagrun_info(
