@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,6 +29,15 @@ from typing import Any, Self
 from urllib.parse import parse_qs
 
 CONTROL = "/_standin/"
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 SHORTHANDS = ("truncate", "stall", "bad_page")
 
 

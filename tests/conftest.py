@@ -58,8 +58,8 @@ def airflow_db() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def crsp_pg() -> Iterator[object]:
     """A local PostgreSQL holding a small WRDS-like ``crsp`` schema (tests/crsp_db.py)."""
+    from standins.postgres import LocalPostgres, find_bin_dir
     from tests import crsp_db
-    from tests.pg import LocalPostgres, find_bin_dir
 
     bin_dir = find_bin_dir()
     if bin_dir is None:

@@ -25,7 +25,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.pg import LocalPostgres
+from standins.postgres import LocalPostgres
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
 QUANDL = FIXTURES / "ohlcv" / "daily" / "quandl_WIKI_PRICES_sample_AAPL_BRK_A_MSFT_ZEN_2014.csv"

@@ -1,10 +1,13 @@
-"""A throw-away PostgreSQL cluster for tests that speak the real wire protocol (WRDS is Postgres).
+"""A local PostgreSQL cluster: the WRDS stand-in of the tests (WRDS is Postgres) and the
+metadata database of ``make up``'s Airflow.
 
 The cluster is made with the Debian package's ``initdb`` on a free port on 127.0.0.1, with
-password authentication over TCP, and stopped by its postmaster PID. PostgreSQL refuses to run
-as root, so under root the cluster belongs to the ``postgres`` (or ``nobody``) user and its
-commands run through ``runuser``. Without PostgreSQL binaries the tests that need it skip,
-saying so (``.ci/run`` installs the ``postgresql`` package when they are missing).
+password authentication over TCP, and stopped by its postmaster PID. A throw-away cluster lives
+in a temporary folder removed by ``stop()``; one given a ``root`` keeps its data there.
+PostgreSQL refuses to run as root, so under root the cluster belongs to the ``postgres`` (or
+``nobody``) user and its commands run through ``runuser``. Without PostgreSQL binaries the
+tests that need it skip, saying so (``.ci/run`` installs the ``postgresql`` package when they
+are missing).
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.servers import free_port
+from standins.base import free_port
 
 SUPERUSER = "postgres"
 
@@ -41,12 +44,21 @@ def find_bin_dir() -> Path | None:
 class LocalPostgres:
     """One cluster: ``start()``, ``create_user``/``run_sql``, ``stop()`` (by PID)."""
 
-    def __init__(self, bin_dir: Path) -> None:
+    def __init__(
+        self,
+        bin_dir: Path,
+        *,
+        root: Path | None = None,
+        port: int | None = None,
+        superuser_password: str = "super-secret",
+    ) -> None:
         self.bin_dir = bin_dir
-        self.port = free_port()
+        self.port = port or free_port()
         self.host = "127.0.0.1"
-        self.superuser_password = "super-secret"
-        self.root = Path(tempfile.mkdtemp(prefix="equity-lake-pg-"))
+        self.superuser_password = superuser_password
+        self.keep = root is not None
+        self.root = root or Path(tempfile.mkdtemp(prefix="equity-lake-pg-"))
+        self.root.mkdir(parents=True, exist_ok=True)
         self.data = self.root / "data"
         self.pid: int | None = None
         self.os_user = self._os_user()
@@ -69,6 +81,12 @@ class LocalPostgres:
         return ["runuser", "-u", self.os_user, "--", *args]
 
     def start(self) -> LocalPostgres:
+        if not (self.data / "PG_VERSION").exists():
+            self._init()
+        self._start()
+        return self
+
+    def _init(self) -> None:
         pwfile = self.root / "pw"
         pwfile.write_text(self.superuser_password + "\n")
         if self.os_user is not None:
@@ -92,6 +110,9 @@ class LocalPostgres:
             check=True,
             capture_output=True,
         )
+        pwfile.unlink()
+
+    def _start(self) -> None:
         options = (
             f"-c listen_addresses={self.host} -c port={self.port} "
             f"-c unix_socket_directories={self.data} -c fsync=off -c full_page_writes=off "
@@ -115,7 +136,6 @@ class LocalPostgres:
             capture_output=True,
         )
         self.pid = int((self.data / "postmaster.pid").read_text().split()[0])
-        return self
 
     def connect(self, dbname: str = "postgres", user: str = SUPERUSER, password: str | None = None):
         import psycopg2
@@ -143,7 +163,7 @@ class LocalPostgres:
         return (self.root / "server.log").read_text(errors="replace")
 
     def stop(self) -> None:
-        """Fast shutdown by the postmaster's PID, then remove the cluster."""
+        """Fast shutdown by the postmaster's PID, then remove a throw-away cluster."""
         if self.pid is not None:
             try:
                 os.kill(self.pid, signal.SIGINT)
@@ -159,4 +179,5 @@ class LocalPostgres:
             else:
                 os.kill(self.pid, signal.SIGKILL)
             self.pid = None
-        shutil.rmtree(self.root, ignore_errors=True)
+        if not self.keep:
+            shutil.rmtree(self.root, ignore_errors=True)
