@@ -12,7 +12,7 @@ export AIRFLOW__CORE__PLUGINS_FOLDER := $(ROOT)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export PYTHONPATH := $(ROOT)/plugins:$(ROOT)/dags$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: install demo test bench lint clean requirements image
+.PHONY: install demo test bench lint clean requirements image up down
 
 $(TOOLS)/bin/uv:
 	python3 -m venv $(TOOLS)
@@ -45,3 +45,9 @@ image:
 
 clean:
 	rm -rf $(ROOT)/lake $(AIRFLOW_HOME) $(ROOT)/.bench
+
+up: install
+	$(PY) scripts/airflow_local.py up
+
+down:
+	$(PY) scripts/airflow_local.py down

@@ -39,8 +39,8 @@ SYMBOL_PATTERN = r"^[A-Za-z][A-Za-z0-9]{0,9}([.\-/][A-Za-z0-9]{1,4})?$"
             "sample", type="string", enum=["sample", "alpaca", "crsp"], description="bar source"
         ),
         "symbols": Param(
-            [],
-            type="array",
+            None,
+            type=["null", "array"],
             items={"type": "string", "pattern": SYMBOL_PATTERN},
             description="only these tickers, e.g. BRK.B or BRK-B (empty: the whole universe)",
         ),

@@ -51,8 +51,8 @@ from equity_lake_airflow.runtime import ingest_task
             description="incremental: what was filed since the last run; bulk: companyfacts.zip",
         ),
         "ciks": Param(
-            [],
-            type="array",
+            None,
+            type=["null", "array"],
             items={"type": "string", "pattern": r"^[0-9]{1,10}$"},
             description="only these companies (empty: every company that filed)",
         ),

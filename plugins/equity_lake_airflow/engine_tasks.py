@@ -78,6 +78,7 @@ def plan_task(dataset: str, **task_kwargs: Any) -> Any:
 
         spec = _dataset(dataset)
         try:
+            refuse_unknown_conf(context)
             run = run_of(spec, context)
             with applied(task_environment(spec.services(run.params))):
                 store = LakeStore()
@@ -90,6 +91,19 @@ def plan_task(dataset: str, **task_kwargs: Any) -> Any:
         return [p.as_dict() for p in found.partitions]
 
     return plan_chunks
+
+
+def refuse_unknown_conf(context: Mapping[str, Any]) -> None:
+    """A misspelled key (``symbolz``) would otherwise be ignored and the run would do what
+    the user did not ask (the whole universe): refuse keys the DAG has no param for."""
+    conf = getattr(context.get("dag_run"), "conf", None) or {}
+    known = set(getattr(context.get("dag"), "params", {}) or {})
+    unknown = sorted(set(conf) - known)
+    if unknown:
+        raise ValueError(
+            f"unknown run conf key(s) {', '.join(map(repr, unknown))}; "
+            f"this DAG's params are {', '.join(sorted(known))}"
+        )
 
 
 #: how long a run whose turn has not come waits before its plan step looks again

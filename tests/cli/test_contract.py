@@ -69,12 +69,17 @@ def test_a_failed_gate_exits_3_naming_the_expectation(files, tmp_path):
         (["ingest", "fundamentals", "--ciks", "1", "--chunk-size", "0"], "between 1 and 1000"),
         (["summary", "--start", "2025-01-03", "--end", "2024-12-23"], "after --end"),
         (["ingest", "daily-ticks"], "--date"),
+        (
+            ["ingest", "daily-ticks", "--date", "2026-11-27", "--chunk", "1/2"],
+            "the sample source covers 2009-01-02..2025-12-31 only; 2026-11-27 is outside it",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line(tmp_path, argv, message):
     done = run(*argv, env={"LAKE_URI": (tmp_path / "lake").as_uri()})
     assert done.returncode == 2
     assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+    assert not (tmp_path / "lake").exists() or not any((tmp_path / "lake").rglob("*.parquet"))
 
 
 def test_a_container_without_lake_uri_is_refused_not_written_to_a_vanishing_folder(tmp_path):

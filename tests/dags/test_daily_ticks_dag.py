@@ -154,6 +154,32 @@ def test_bad_params_are_refused_before_anything_runs(lake, dag, conf, message):
         run(dag, DAY, **conf)
 
 
+def test_a_misspelled_conf_key_fails_the_plan_and_writes_nothing(lake, dag, capfd):
+    """``symbolz`` must not run the whole universe: the plan fails, naming the key."""
+    store, _ = lake
+    before = raw_objects(store)
+    result = run(dag, dt.date(2024, 12, 31), symbolz=["AAA"])
+    assert "fail" in str(result.state).lower()
+    assert raw_objects(store) == before
+    assert "unknown run conf key(s) 'symbolz'" in "".join(capfd.readouterr())
+
+    from airflow.models import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        states = {
+            ti.task_id: str(ti.state)
+            for ti in session.query(TaskInstance).filter(TaskInstance.run_id == result.run_id)
+        }
+    assert "failed" in states["plan_chunks"] and "success" not in states["ingest_chunk"]
+
+
+def test_optional_params_are_optional_in_the_trigger_form(dag):
+    """The form marks a param required unless it may be null: empty symbols = everything."""
+    param = dag.params.get_param("symbols")
+    assert param.value is None and "null" in param.schema["type"]
+
+
 def test_a_backfill_run_ingests_its_range_a_month_per_chunk(lake, dag):
     """The `backfill` param: one run writes every session of the range, each monthly file
     once, and its record finds every chunk's commit (filed under the range's first day)."""

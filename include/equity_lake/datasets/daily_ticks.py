@@ -30,7 +30,7 @@ from equity_lake.lake.partition import slices
 from equity_lake.lake.schemas import DAILY_TICKS
 from equity_lake.lake.store import LakeStore
 from equity_lake.master import SecurityMaster, trading_day
-from equity_lake.sources.registry import daily_source, daily_source_services
+from equity_lake.sources.registry import check_coverage, daily_source, daily_source_services
 
 DATASET = keys.DAILY_TICKS_DATASET
 KEY_COLUMNS = ("timestamp",)
@@ -246,8 +246,9 @@ class DailyTicks:
         services = self.services(run.params)
         chunk_size = int(run.params.get("chunk_size", DEFAULT_CHUNK_SIZE))
         start, end = backfill_range(run.params.get("backfill")) or (run.day, None)
-        master = SecurityMaster.load(store)
         days = sessions(start, end)
+        check_coverage(source, days[0], days[-1])
+        master = SecurityMaster.load(store)
         members, by_day = span_universe(master, days, symbols)
         partitions = []
         for p in chunk_plans(members, chunk_size):
@@ -271,6 +272,7 @@ class DailyTicks:
         chunk's bars of that month, gated together and merged into each monthly object once."""
         provider = daily_source(request.source)
         days = sessions(run.day, request.end)
+        check_coverage(request.source, days[0], days[-1])
         members, by_day = span_universe(SecurityMaster.load(store), days, request.symbols)
         chunk = chunk_slice(members, request.chunk)
         ids = chunk.column("security_id").combine_chunks()

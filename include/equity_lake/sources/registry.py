@@ -10,6 +10,8 @@ import pyarrow as pa
 
 from equity_lake.sources.alpaca import AlpacaDailySource
 from equity_lake.sources.crsp import CrspDailySource
+from equity_lake.sources.sample import END as SAMPLE_END
+from equity_lake.sources.sample import START as SAMPLE_START
 
 
 class DailyBarSource(Protocol):
@@ -32,6 +34,8 @@ class SampleDailySource:
     name = "sample"
     complete = True
     services: tuple[str, ...] = ()
+    #: the sessions it has bars for (a source without ``coverage`` answers for any day)
+    coverage = (SAMPLE_START, SAMPLE_END)
 
     def daily_bars(self, day: dt.date, universe: pa.Table) -> pa.Table:
         ids = universe.column("security_id").to_pylist()
@@ -59,6 +63,18 @@ def _known(name: str) -> None:
     if name not in DAILY_SOURCES:
         raise ValueError(
             f"unknown daily source {name!r}; choose one of: {', '.join(sorted(DAILY_SOURCES))}"
+        )
+
+
+def check_coverage(name: str, first: dt.date, last: dt.date) -> None:
+    """Refuse days a source has no bars for: an empty partition would look like a market
+    without trading, so a run outside the coverage is bad input, named as such."""
+    _known(name)
+    span = getattr(DAILY_SOURCES[name], "coverage", None)
+    if span is not None and not (span[0] <= first and last <= span[1]):
+        asked = str(first) if first == last else f"{first}..{last}"
+        raise ValueError(
+            f"the {name} source covers {span[0]}..{span[1]} only; {asked} is outside it"
         )
 
 
