@@ -69,6 +69,7 @@ def airflow_env(home: Path, state: dict) -> dict[str, str]:
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
         "PYTHONPATH": os.pathsep.join([str(ROOT / "plugins"), str(ROOT / "dags")]),
     }
     return env
@@ -152,6 +153,7 @@ def up(home: Path, port: int | None = None) -> dict:
     logs.mkdir(exist_ok=True)
     _airflow(env, "db", "migrate", log=logs / "db-migrate.log")
     subprocess.run([sys.executable, __file__, "load-settings"], env=env, check=True, cwd=ROOT)
+    _ensure_sample_master(env, logs / "master-build.log")
     for name, argv in COMPONENTS.items():
         args = [a.replace("{port}", str(state["port"])) for a in argv]
         out = (logs / f"{name}.log").open("a")
@@ -240,6 +242,7 @@ def _stop_group(pid: int, timeout: float = 30.0) -> None:
         return
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        _reap(pid)
         try:
             os.killpg(pid, 0)
         except ProcessLookupError:
@@ -248,6 +251,15 @@ def _stop_group(pid: int, timeout: float = 30.0) -> None:
     try:
         os.killpg(pid, signal.SIGKILL)
     except ProcessLookupError:
+        pass
+
+
+def _reap(pid: int) -> None:
+    """Collect the exit status of a process this one started (``up`` and ``down`` in one
+    process, as in the tests), so that it does not linger as a zombie of its group."""
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
         pass
 
 

@@ -1,0 +1,247 @@
+"""``make up``'s code path with a real scheduler: Airflow 3 on a local PostgreSQL, driven
+through its REST API and CLI as a user would, then ``make down``'s, which must stop it all.
+
+One stack for the module (on free ports, its own home and lake): a run triggered through the
+REST API with params (a symbol subset and a chunk size) succeeds and writes those bars; an
+``airflow backfill create`` over a week with a holiday makes runs for exactly its NYSE
+sessions, inclusive of the ``--to-date``; a scheduled run of a day the sample market does not
+cover fails at its plan, naming the coverage; nothing listens beyond 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from standins.base import free_port
+from standins.postgres import find_bin_dir
+from tests.dags.helpers import environment
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "scripts"))
+import airflow_local  # noqa: E402
+
+WEEK = [dt.date(2024, 12, d) for d in (23, 24, 26, 27)]  # Christmas has no session
+
+
+class Api:
+    """The REST API as a user's script calls it: a token from /auth/token, then /api/v2."""
+
+    def __init__(self, home: Path, state: dict) -> None:
+        self.base = f"http://127.0.0.1:{state['port']}"
+        password = json.loads((home / "stack.json").read_text())["admin_password"]
+        token = httpx.post(
+            f"{self.base}/auth/token", json={"username": "admin", "password": password}
+        ).json()["access_token"]
+        self.client = httpx.Client(
+            base_url=f"{self.base}/api/v2",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+
+    def get(self, path: str, **params):
+        response = self.client.get(path, params=params)
+        response.raise_for_status()
+        return response.json()
+
+    def send(self, method: str, path: str, body: dict):
+        response = self.client.request(method, path, json=body)
+        assert response.status_code < 300, response.text
+        return response.json()
+
+    def wait_runs(self, dag_id: str, run_ids: set[str], timeout: float = 600) -> dict[str, str]:
+        """The final state of each run, once none is queued or running."""
+        deadline = time.monotonic() + timeout
+        while True:
+            runs = self.get(f"/dags/{dag_id}/dagRuns", limit=100)["dag_runs"]
+            states = {r["dag_run_id"]: r["state"] for r in runs if r["dag_run_id"] in run_ids}
+            if len(states) == len(run_ids) and all(
+                s in ("success", "failed") for s in states.values()
+            ):
+                return states
+            if time.monotonic() > deadline:
+                raise AssertionError(f"runs still going after {timeout:.0f} s: {states}")
+            time.sleep(3)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    if find_bin_dir() is None:
+        reason = "PostgreSQL binaries (initdb, pg_ctl) not found; install package postgresql"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    # not under pytest's own 0700 folder: PostgreSQL runs as its own user and must reach it
+    home = Path(tempfile.mkdtemp(prefix="equity-lake-up-"))
+    home.chmod(0o755)
+    lake = tmp_path_factory.mktemp("lake")
+    with environment(LAKE_URI=lake.as_uri(), LAKE_S3_ENDPOINT=None, EQUITY_LAKE_RUNTIME=None):
+        from equity_lake import cli
+        from equity_lake.lake.store import LakeStore
+        from equity_lake.master import SecurityMaster
+
+        cli.run(["master", "build", "--source", "sample"])
+        master = SecurityMaster.load(LakeStore())
+        listed = [set(master.active_on(day).column("symbol").to_pylist()) for day in WEEK]
+        symbols = sorted(set.intersection(*listed))[:12]
+        state = airflow_local.up(home, port=free_port())
+        try:
+            yield home, state, lake, symbols
+        finally:
+            airflow_local.down(home)
+            shutil.rmtree(home, ignore_errors=True)
+    for name, pid in state["pids"].items():
+        if name == "postgres":
+            continue
+        with pytest.raises(ProcessLookupError):  # the whole process group is gone
+            os.killpg(pid, 0)
+
+
+@pytest.fixture(scope="module")
+def api(stack):
+    home, state, *_ = stack
+    api = Api(home, state)
+    deadline = time.monotonic() + 180
+    while "daily_ticks" not in {d["dag_id"] for d in api.get("/dags")["dags"]}:
+        assert time.monotonic() < deadline, "the dag-processor never parsed daily_ticks"
+        time.sleep(2)
+    api.send("PATCH", "/dags/daily_ticks", {"is_paused": False})
+    return api
+
+
+def ticks_days(lake: Path) -> set[dt.date]:
+    import pyarrow.parquet as pq
+
+    days = set()
+    for path in (lake / "data/raw/ticks/daily").rglob("ticks.parquet"):
+        days |= set(pq.read_table(path, columns=["timestamp"]).column(0).to_pylist())
+    return days
+
+
+def test_a_run_triggered_through_the_rest_api_with_params_succeeds(stack, api):
+    _, _, lake, symbols = stack
+    run = api.send(
+        "POST",
+        "/dags/daily_ticks/dagRuns",
+        {
+            "logical_date": "2024-12-27T21:30:00Z",
+            "conf": {"symbols": symbols, "chunk_size": 10},
+        },
+    )
+    states = api.wait_runs("daily_ticks", {run["dag_run_id"]})
+    assert states[run["dag_run_id"]] == "success", errors(stack[0], run["dag_run_id"])
+    tis = api.get(f"/dags/daily_ticks/dagRuns/{run['dag_run_id']}/taskInstances")
+    labels = sorted(
+        t["rendered_map_index"] for t in tis["task_instances"] if t["task_id"] == "ingest_chunk"
+    )
+    assert labels == [
+        f"1/2: {symbols[0]}..{symbols[5]} (6)",
+        f"2/2: {symbols[6]}..{symbols[11]} (6)",
+    ]
+    assert dt.date(2024, 12, 27) in ticks_days(lake)
+
+
+def test_a_backfill_makes_runs_for_exactly_the_weeks_sessions(stack, api):
+    home, state, lake, symbols = stack
+    env = airflow_local.airflow_env(home, state)
+    conf = json.dumps({"symbols": symbols[:4], "chunk_size": 10})
+    done = subprocess.run(
+        [
+            str(airflow_local.BIN / "airflow"),
+            "backfill",
+            "create",
+            "--dag-id",
+            "daily_ticks",
+            "--from-date",
+            "2024-12-23",
+            "--to-date",
+            "2024-12-27",
+            "--dag-run-conf",
+            conf,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    deadline = time.monotonic() + 120
+    while True:
+        runs = [
+            r
+            for r in api.get("/dags/daily_ticks/dagRuns", limit=100)["dag_runs"]
+            if r["run_type"] == "backfill"
+        ]
+        if len(runs) >= 4 or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    sessions = sorted(dt.date.fromisoformat(r["data_interval_start"][:10]) for r in runs)
+    # Christmas has no run; 2024-12-27 (the --to-date) has one
+    assert sessions == WEEK
+    states = api.wait_runs("daily_ticks", {r["dag_run_id"] for r in runs})
+    assert set(states.values()) == {"success"}, [errors(home, r) for r in states]
+    assert set(WEEK) <= ticks_days(lake)
+
+
+def test_a_scheduled_run_outside_the_sample_market_fails_at_its_plan(stack, api):
+    """Unpausing scheduled the latest session, after the sample market's end."""
+    home, *_ = stack
+    runs = [
+        r
+        for r in api.get("/dags/daily_ticks/dagRuns", limit=100)["dag_runs"]
+        if r["run_type"] == "scheduled"
+    ]
+    assert len(runs) == 1
+    states = api.wait_runs("daily_ticks", {runs[0]["dag_run_id"]})
+    assert states[runs[0]["dag_run_id"]] == "failed"
+    logs = list((home / "logs").rglob("task_id=plan_chunks/*.log"))
+    text = "".join(p.read_text() for p in logs if runs[0]["dag_run_id"] in str(p))
+    assert "the sample source covers 2009-01-02..2025-12-31 only" in text
+    tis = api.get(f"/dags/daily_ticks/dagRuns/{runs[0]['dag_run_id']}/taskInstances")
+    plan = next(t for t in tis["task_instances"] if t["task_id"] == "plan_chunks")
+    assert plan["try_number"] == 1  # bad input: no retry
+
+
+def test_everything_listens_on_127_0_0_1_only(stack):
+    _, state, *_ = stack
+    groups = {pid for name, pid in state["pids"].items() if name != "postgres"}
+    listening = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True).stdout
+    ours = []
+    for line in listening.splitlines():
+        for pid in _pids(line):
+            try:
+                if os.getpgid(pid) in groups or pid == state["pids"]["postgres"]:
+                    ours.append(line.split()[3])
+            except ProcessLookupError:
+                continue
+    assert ours, listening  # the api-server and PostgreSQL at least
+    assert all(address.startswith("127.0.0.1:") for address in ours), ours
+
+
+def errors(home: Path, run_id: str) -> list[str]:
+    """What the run's task logs say went wrong (for a failing assertion's message)."""
+    found = []
+    for path in (home / "logs").rglob("*.log"):
+        if run_id in str(path):
+            found += [
+                line[line.find("exc_value") :][:400]
+                for line in path.read_text().splitlines()
+                if "exc_value" in line
+            ]
+    return found
+
+
+def _pids(line: str) -> list[int]:
+    import re
+
+    return [int(p) for p in re.findall(r"pid=(\d+)", line)]
