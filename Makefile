@@ -44,6 +44,7 @@ image:
 	bash docker/ingest/build.sh
 
 clean:
+	if [ -x $(PY) ]; then $(PY) scripts/airflow_local.py down; fi
 	rm -rf $(ROOT)/lake $(AIRFLOW_HOME) $(ROOT)/.bench
 
 up: install

@@ -12,7 +12,14 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-AIRFLOW_EXTRAS = ("apache-airflow-providers-amazon", "apache-airflow-providers-docker")
+#: what the DAGs and the container runtimes import beyond Airflow itself (the Astro image has
+#: Airflow; these are added by requirements.txt)
+AIRFLOW_EXTRAS = (
+    "apache-airflow-providers-amazon",
+    "apache-airflow-providers-docker",
+    "apache-airflow-providers-cncf-kubernetes",
+    "docker",
+)
 
 
 def _pins() -> tuple[dict[str, str], list[str]]:
