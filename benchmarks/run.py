@@ -9,7 +9,10 @@
 4. backfill: a sample month for 1,000 securities on a local lake, day by day and in the range
    mode, against the layout's limit (the same monthly objects written once with pyarrow);
    target: the range mode within 1.5x of the limit; both projected to 2009-2025.
-5. fundamentals (benchmarks/fundamentals_bench.py): normalising a companyfacts document into
+5. runtime: the same full sample day, same chunks, same local S3 server, through the docker
+   runtime (a task-image container per chunk) / through the local runtime as a LocalExecutor
+   runs it (a fresh process per chunk). Target <= 1.3x. Also against one warm process.
+6. fundamentals (benchmarks/fundamentals_bench.py): normalising a companyfacts document into
    the long table / json.loads of the same bytes, target <= 3x; peak memory of the bulk
    backfill over a synthetic companyfacts.zip of 1,000 companies, target < 1 GiB.
 """
@@ -119,6 +122,67 @@ def bench_ingest(server: MotoS3) -> dict[str, float]:
         "baseline_s": baseline_seconds,
         "gate_s": gate_seconds,
     }
+
+
+def bench_runtime(server: MotoS3) -> dict[str, float] | None:
+    """One full sample day, the same chunks, into the same local S3 server, three ways:
+    through the docker runtime (its operator starting a task-image container per chunk), as
+    the local runtime runs under a LocalExecutor (a fresh process per chunk, which imports the
+    library as a container does), and in-process in one warm interpreter (as ``dag.test()``
+    runs the local runtime). None when there is no Docker engine."""
+    if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
+        return None
+    subprocess.run(["bash", str(ROOT / "docker/ingest/build.sh")], check=True)
+    sys.path[:0] = [str(ROOT / "plugins")]
+    os.environ["EQUITY_LAKE_DOCKER_NETWORK"] = "host"
+    from equity_lake import master_build
+    from equity_lake.datasets import daily_ticks
+    from equity_lake.lake import keys
+    from equity_lake.lake.store import LakeStore
+    from equity_lake_airflow import docker_runtime
+    from equity_lake_airflow.runtime import run_cli
+
+    built = master_build.build("sample")
+
+    def chunks() -> list[dict]:
+        _fresh_bucket(server)
+        store = LakeStore()
+        store.write_table(keys.SECURITY_MASTER, built.master)
+        plans = daily_ticks.plan(store, DAY, CHUNK_SIZE)
+        return [{"label": p.label, "argv": p.argv(DAY, "sample", "bench-rt")} for p in plans]
+
+    def in_docker() -> float:
+        todo = chunks()
+        t = time.perf_counter()
+        for i, chunk in enumerate(todo):
+            op = docker_runtime.LakeDockerOperator(
+                task_id=f"c{i}", chunk=chunk, **docker_runtime.operator_kwargs()
+            )
+            assert op.execute({})["rows"] > 0
+        return time.perf_counter() - t
+
+    def fresh_processes() -> float:
+        todo = chunks()
+        t = time.perf_counter()
+        for chunk in todo:
+            subprocess.run([str(Path(sys.executable).parent / "equity-lake"), *chunk["argv"]],
+                           check=True, capture_output=True)  # fmt: skip
+        return time.perf_counter() - t
+
+    def warm() -> float:
+        todo = chunks()
+        t = time.perf_counter()
+        for chunk in todo:
+            run_cli(chunk["argv"])
+        return time.perf_counter() - t
+
+    warm()  # imports and caches of the warm interpreter outside the timed runs
+    runs = {"docker_s": [], "fresh_s": [], "warm_s": []}
+    for _ in range(ROUNDS):
+        runs["docker_s"].append(in_docker())
+        runs["fresh_s"].append(fresh_processes())
+        runs["warm_s"].append(warm())
+    return {"chunks": len(chunks()), **{k: min(v) for k, v in runs.items()}}
 
 
 BACKFILL_MONTH = (dt.date(2024, 12, 1), dt.date(2024, 12, 31))
@@ -281,6 +345,7 @@ def main() -> int:
     server = MotoS3().start()
     try:
         ingest = bench_ingest(server)
+        runtime = bench_runtime(server)
     finally:
         server.stop()
     backfill = bench_backfill()
@@ -311,6 +376,20 @@ def main() -> int:
         f"on this machine: range mode {b['range_s'] * full / 3600:.1f} h, "
         f"day by day {b['day_by_day_s'] * full / 3600:.1f} h"
     )
+    if runtime is None:
+        print("docker runtime: not measured (no Docker engine answers here)")
+    else:
+        print(
+            f"one sample day ({runtime['chunks']} chunks) through the docker runtime: "
+            f"{runtime['docker_s']:.1f} s; local runtime, a fresh process per chunk (as under "
+            f"the LocalExecutor): {runtime['fresh_s']:.1f} s; local in one warm process: "
+            f"{runtime['warm_s']:.1f} s"
+        )
+        print(
+            f"docker / local (fresh processes): {runtime['docker_s'] / runtime['fresh_s']:.2f}x "
+            f"(target <= 1.3x); docker / local (warm): "
+            f"{runtime['docker_s'] / runtime['warm_s']:.2f}x"
+        )
     fundamentals = bench_fundamentals()
     norm, bulk = fundamentals["normalise"], fundamentals["bulk"]
     print(

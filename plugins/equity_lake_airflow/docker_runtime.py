@@ -99,17 +99,21 @@ def mounts() -> list[Mount]:
     return out
 
 
+def operator_kwargs() -> dict[str, Any]:
+    """The operator's settings, from the runtime table (read when the DAG file is parsed)."""
+    return {
+        "image": setting("EQUITY_LAKE_IMAGE"),
+        "docker_url": setting("EQUITY_LAKE_DOCKER_URL"),
+        "network_mode": setting("EQUITY_LAKE_DOCKER_NETWORK"),
+        "mounts": mounts(),
+        "user": os.environ.get("EQUITY_LAKE_DOCKER_USER", "").strip() or None,
+        "mount_tmp_dir": False,
+        "auto_remove": "never",  # removed by the operator itself, after reading the exit code
+        "do_xcom_push": True,
+        "xcom_all": True,
+    }
+
+
 def ingest_operator(**task_kwargs: Any) -> Any:
     """The mapped operator's partial; the DAG expands it over chunks."""
-    return LakeDockerOperator.partial(
-        image=setting("EQUITY_LAKE_IMAGE"),
-        docker_url=setting("EQUITY_LAKE_DOCKER_URL"),
-        network_mode=setting("EQUITY_LAKE_DOCKER_NETWORK"),
-        mounts=mounts(),
-        user=os.environ.get("EQUITY_LAKE_DOCKER_USER", "").strip() or None,
-        mount_tmp_dir=False,
-        auto_remove="never",  # removed by the operator itself, after reading the exit code
-        do_xcom_push=True,
-        xcom_all=True,
-        **task_kwargs,
-    )
+    return LakeDockerOperator.partial(**operator_kwargs(), **task_kwargs)

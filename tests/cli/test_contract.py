@@ -70,8 +70,8 @@ def test_a_failed_gate_exits_3_naming_the_expectation(files, tmp_path):
         (["summary", "--start", "2025-01-03", "--end", "2024-12-23"], "after --end"),
         (["ingest", "daily-ticks"], "--date"),
         (
-            ["ingest", "daily-ticks", "--date", "2026-11-27", "--chunk", "1/2"],
-            "the sample source covers 2009-01-02..2025-12-31 only; 2026-11-27 is outside it",
+            ["ingest", "daily-ticks", "--date", "2008-12-31", "--chunk", "1/2"],
+            "the sample source covers 2009-01-02..2027-12-31 only; 2008-12-31 is outside it",
         ),
     ],
 )

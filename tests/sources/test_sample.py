@@ -310,6 +310,84 @@ def test_a_day_without_a_session_is_refused(market, day):
 
 
 def test_a_session_outside_the_range_has_no_bars(market):
-    table = market.daily_bars(dt.date(2026, 1, 2))
+    # the market ends on the calendar's last session: only sessions before START are outside it
+    table = market.daily_bars(dt.date(2008, 12, 31))
     assert table.num_rows == 0 and table.schema == DAILY_BARS_SCHEMA
     assert len(market.active_security_ids(dt.date(2008, 12, 31))) == 0
+
+
+# --- the years after 2025 -----------------------------------------------------------------------
+
+
+def test_the_market_runs_to_the_calendars_last_session(market):
+    assert market.start == dt.date(2009, 1, 2)
+    assert market.end == calendar.LAST_SESSION == dt.date(2027, 12, 31)
+    assert market.daily_bars(calendar.LAST_SESSION).num_rows > 5000
+
+
+@pytest.mark.parametrize("day", [dt.date(2026, 1, 2), dt.date(2026, 6, 15), dt.date(2027, 12, 31)])
+def test_later_sessions_trade_about_as_many_securities_as_late_2025(market, day):
+    late_2025 = len(market.active_security_ids(dt.date(2025, 12, 31)))
+    bars = market.daily_bars(day)
+    assert abs(bars.num_rows - late_2025) <= 0.10 * late_2025
+    assert (
+        bars.column("security_id").to_numpy().tolist() == market.active_security_ids(day).tolist()
+    )
+
+
+def test_securities_listed_at_the_end_of_2025_trade_on_into_2026(market, actions):
+    dec_31, jan_2 = dt.date(2025, 12, 31), dt.date(2026, 1, 2)
+    delisted = set(actions.loc[actions["ex_date"] == dec_31, "security_id"])
+    delisted &= set(actions.loc[actions["action"] == "delisting", "security_id"])
+    listed = set(actions.loc[actions["ex_date"] == jan_2, "security_id"])
+    listed &= set(actions.loc[actions["action"] == "listing", "security_id"])
+    before = set(market.active_security_ids(dec_31).tolist())
+    assert set(market.active_security_ids(jan_2).tolist()) == (before - delisted) | listed
+
+
+def test_the_later_years_have_events_at_the_same_rates(market, actions):
+    per_year = actions.assign(year=pd.to_datetime(actions["ex_date"]).dt.year)
+    counts = per_year.groupby(["action", "year"]).size().unstack(fill_value=0)
+    active = len(market.active_security_ids(dt.date(2026, 6, 1)))
+    for year in (2026, 2027):
+        assert 150 <= counts.loc["listing", year] <= 400
+        assert 150 <= counts.loc["delisting", year] <= 400
+        assert 0.01 <= counts.loc["symbol_change", year] / active <= 0.02
+        assert 0.005 <= counts.loc["split", year] / active <= 0.03
+        dividends = per_year[(per_year["action"] == "dividend") & (per_year["year"] == year)]
+        assert 0.25 <= dividends["security_id"].nunique() / active <= 0.5
+        assert dividends.groupby("security_id").size().median() == 4  # quarterly
+
+
+def test_the_years_to_2025_are_unchanged_by_the_later_ones(market, periods, actions):
+    """Figures pinned from the market as it was when it ended on 2025-12-31."""
+    cut = dt.date(2025, 12, 31)
+    assert len(market.active_security_ids(cut)) == 6047
+    assert len(market.active_security_ids(dt.date(2024, 12, 23))) == 6015
+    assert _bar(market, dt.date(2024, 12, 23), 101995) == {
+        "security_id": 101995,
+        "symbol": "PCI",
+        "timestamp": dt.date(2024, 12, 23),
+        "open": 219.74,
+        "high": 221.54,
+        "low": 217.66,
+        "close": 218.02,
+        "volume": 122834,
+    }
+    assert _bar(market, cut, 100005)["close"] == 2.39
+    assert _bar(market, cut, 110536)["symbol"] == "IBEN"
+    assert periods.loc[periods["start_date"] <= cut, "security_id"].nunique() == 10536
+    assert (periods["start_date"] <= cut).sum() == 12075
+    early = actions[actions["ex_date"] <= cut]
+    assert early.groupby("action").size().to_dict() == {
+        "delisting": 4491,
+        "dividend": 147125,
+        "listing": 4836,
+        "split": 1297,
+        "symbol_change": 1539,
+    }
+    split = early[(early["security_id"] == 109623) & (early["action"] == "split")].iloc[-1]
+    assert (split["ex_date"], split["ratio"]) == (dt.date(2025, 12, 22), 2.0)
+    change = early[early["action"] == "symbol_change"].iloc[-1]
+    assert (change["security_id"], change["ex_date"]) == (110136, dt.date(2024, 12, 3))
+    assert (change["old_symbol"], change["new_symbol"]) == ("GYP", "SNZ")

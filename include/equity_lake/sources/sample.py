@@ -2,7 +2,9 @@
 
 It is the offline default of the lake (DESIGN §5): the demo, the DAG tests and a laptop run all
 get thousands of securities with listings, delistings, ticker changes (including tickers reused
-by a later company), forward and reverse splits and cash dividends, without any API key.
+by a later company), forward and reverse splits and cash dividends, without any API key. It
+covers every NYSE session from 2009-01-02 to 2027-12-31, the trading calendar's last session, so
+a run for "the latest session" works on any day the calendar knows.
 
 How it works, and why:
 
@@ -18,6 +20,11 @@ How it works, and why:
 * Raw bars are the adjusted prices times the cumulative split and dividend factor in force on
   that day, so a 2-for-1 split halves the raw price on its ex-date and a dividend lowers it by
   about its amount, exactly as the lake stores real data (as traded).
+* The market was first drawn for 2009-01-02..2025-12-31 (``_FROZEN_END``) and tests and docs pin
+  figures of those years. The later years extend it without disturbing them: the first years'
+  draws are consumed exactly as before, and everything after ``_FROZEN_END`` (the market path,
+  IPOs, delistings, splits, dividends, renames and the new issuers' CIKs) comes from separately
+  seeded streams that are drawn afterwards. The securities listed on ``_FROZEN_END`` trade on.
 """
 
 from __future__ import annotations
@@ -38,7 +45,9 @@ from equity_lake.lake import schemas
 
 DEFAULT_SEED = 20240101
 START = dt.date(2009, 1, 2)
-END = dt.date(2025, 12, 31)
+END = dt.date(2027, 12, 31)  # the trading calendar's last session (calendar.LAST_SESSION)
+#: the end of the span first drawn: outputs up to this day never change when the span grows
+_FROZEN_END = dt.date(2025, 12, 31)
 #: security ids are FIRST_SECURITY_ID + position in listing order (stable, never reused)
 FIRST_SECURITY_ID = 100_001
 EXCHANGES = ("NYSE", "NASDAQ", "NYSE American", "NYSE Arca")
@@ -51,13 +60,13 @@ DAILY_BARS_SCHEMA = schemas.DAILY_TICKS
 
 # --- universe size and event rates -------------------------------------------------------------
 INITIAL_SECURITIES = 5_700
-#: listed securities drift from the first to the second value over the 17 years
+#: listed securities drift from the first to the second value over 2009-2025, then hold
 TARGET_ACTIVE = (5_700, 6_050)
 #: IPOs per calendar year (a 2014 boom, the 2020-21 SPAC wave, the 2022-23 drought)
 IPOS_PER_YEAR = {
     2009: 150, 2010: 280, 2011: 260, 2012: 260, 2013: 330, 2014: 380, 2015: 300, 2016: 210,
     2017: 280, 2018: 300, 2019: 280, 2020: 460, 2021: 560, 2022: 190, 2023: 160, 2024: 210,
-    2025: 250,
+    2025: 250, 2026: 270, 2027: 240,
 }  # fmt: skip
 RENAME_PER_QUARTER = 0.0038  # ~1.5 % of securities change ticker per year
 RENAME_WITH_NEW_NAME = 0.6  # most ticker changes come with a rebrand
@@ -71,7 +80,7 @@ SEASONED = 40  # sessions after listing before splits, dividends, renames or del
 
 # --- price model --------------------------------------------------------------------------------
 _LEVY_LEVELS = 13
-_LEVY_N = 1 << _LEVY_LEVELS  # sessions the Brownian-bridge tree covers (> 4,280 needed)
+_LEVY_N = 1 << _LEVY_LEVELS  # sessions the Brownian-bridge tree covers (> 4,779 needed)
 _TRADING_DAYS = 252.0
 _OPEN_SHARE = 0.25  # share of the close-to-close move that happens overnight
 _OPEN_NOISE = 0.20  # open noise, in units of the security's daily sigma
@@ -85,6 +94,13 @@ _GOLDEN = _U64(0x9E3779B97F4A7C15)
 _LOW32 = _U64(0xFFFFFFFF)
 _STREAM_BRIDGE = 1
 _STREAM_BAR = 2
+#: SeedSequence keys (after the seed) of the numpy streams: the span first drawn uses the first
+#: two, the sessions after _FROZEN_END the last three, drawn only after the first ones
+_SEQ_EVENTS = 0x5A4D  # market path then events of 2009-2025
+_SEQ_CIK = 0xC1C  # CIKs of the securities listed by _FROZEN_END
+_SEQ_LATER_MARKET = 0x1A7E1
+_SEQ_LATER_EVENTS = 0x1A7E2
+_SEQ_LATER_CIK = 0x1A7E3
 
 
 def _mix64(x: np.ndarray) -> np.ndarray:
@@ -240,20 +256,35 @@ class _Model:
 _NOT_DELISTED = 1 << 30
 
 
-def _market_path(rng: np.random.Generator, n: int) -> np.ndarray:
-    """One market log-level path with GARCH-style volatility clustering (calm years, crashes)."""
+_MARKET_VAR = 0.0105**2  # long-run variance of the market's daily return
+
+
+def _market_returns(rng: np.random.Generator, n: int, var: float) -> tuple[np.ndarray, float]:
+    """``n`` daily market returns with GARCH-style volatility clustering (calm years, crashes).
+
+    Starts from variance ``var`` and also returns the variance of the day after, so a later
+    stretch continues the path's volatility regime.
+    """
     z = rng.standard_t(5, size=n) / math.sqrt(5 / 3)
-    var_long = 0.0105**2
     alpha, persist = 0.08, 0.90
-    var = var_long
     rets = np.empty(n)
     for i in range(n):
         r = math.sqrt(var) * z[i]
         rets[i] = r
-        var = var_long * (1 - alpha - persist) + alpha * r * r + persist * var
+        var = _MARKET_VAR * (1 - alpha - persist) + alpha * r * r + persist * var
     rets += 0.06 / _TRADING_DAYS
+    return rets, var
+
+
+def _market_path(
+    rng: np.random.Generator, n: int, later: np.random.Generator, m: int
+) -> np.ndarray:
+    """The market log-level path: ``n`` sessions drawn from ``rng``, then ``m`` from ``later``."""
+    rets, var = _market_returns(rng, n, _MARKET_VAR)
     rets[0] = 0.0
-    return np.cumsum(rets)
+    path = np.cumsum(rets)
+    more, _ = _market_returns(later, m, var)
+    return np.concatenate([path, path[-1] + np.cumsum(more)])
 
 
 class _Builder:
@@ -261,13 +292,16 @@ class _Builder:
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
-        self.rng = np.random.default_rng(np.random.SeedSequence([seed, 0x5A4D]))
+        self.rng = np.random.default_rng(np.random.SeedSequence([seed, _SEQ_EVENTS]))
         self.bridge_salt = _salt(seed, _STREAM_BRIDGE)
         sessions = calendar.sessions_between(calendar.previous_session(START), END)
         self.session_ords = np.array([d.toordinal() for d in sessions], dtype=np.int64)
         if len(sessions) >= _LEVY_N:
             raise ValueError("the Brownian-bridge tree is too small for the session range")
-        self.market = _market_path(self.rng, len(sessions))
+        n_frozen = int(np.searchsorted(self.session_ords, _FROZEN_END.toordinal(), side="right"))
+        later_market = np.random.default_rng(np.random.SeedSequence([seed, _SEQ_LATER_MARKET]))
+        self.market = _market_path(self.rng, n_frozen, later_market, len(sessions) - n_frozen)
+        self.n_frozen = 0  # securities listed by _FROZEN_END (set by build; 0 = all of them)
         cap = INITIAL_SECURITIES + 2 * sum(IPOS_PER_YEAR.values())
         self.n = 0
         f8, i8 = np.float64, np.int64
@@ -351,7 +385,7 @@ class _Builder:
     def _delistings(self, qi: int, qa: int, qb: int, live: np.ndarray, eve: np.ndarray) -> None:
         """Delist as many as keep the listed count on its target, penny and wild names first."""
         rng = self.rng
-        target = TARGET_ACTIVE[0] + qi / 67 * (TARGET_ACTIVE[1] - TARGET_ACTIVE[0])
+        target = TARGET_ACTIVE[0] + min(qi / 67, 1.0) * (TARGET_ACTIVE[1] - TARGET_ACTIVE[0])
         seasoned = self.seasoned_k[live] < qa
         cand, raw = live[seasoned], eve[seasoned]
         n_del = int(np.clip(round(len(live) - target + rng.normal(0, 12)), 0, len(cand)))
@@ -420,6 +454,12 @@ class _Builder:
         ords = self.session_ords
         qi = 0
         for year in range(START.year, END.year + 1):
+            if year == _FROZEN_END.year + 1:
+                # the years after the span first drawn get their own stream, so the draws of
+                # 2009-2025 are consumed exactly as before and none of their outputs change
+                self.n_frozen = self.n
+                seq = np.random.SeedSequence([self.seed, _SEQ_LATER_EVENTS])
+                self.rng = np.random.default_rng(seq)
             for q in range(4):
                 lo = dt.date(year, 3 * q + 1, 1).toordinal()
                 hi = (
@@ -541,12 +581,15 @@ class _Builder:
         ords = self.session_ords
         pe = np.array(per_end, np.int64)[order]
         still = pe == _NOT_DELISTED
-        cik_rng = np.random.default_rng(np.random.SeedSequence([self.seed, 0xC1C]))
-        n0 = INITIAL_SECURITIES
+        cik_rng = np.random.default_rng(np.random.SeedSequence([self.seed, _SEQ_CIK]))
+        later_cik = np.random.default_rng(np.random.SeedSequence([self.seed, _SEQ_LATER_CIK]))
+        n0, n1 = INITIAL_SECURITIES, self.n_frozen or n
         ciks = np.concatenate(
             [
                 cik_rng.choice(np.arange(2_000, 1_450_000), n0, replace=False),
-                np.sort(cik_rng.choice(np.arange(1_450_000, 2_100_000), n - n0, replace=False)),
+                np.sort(cik_rng.choice(np.arange(1_450_000, 2_100_000), n1 - n0, replace=False)),
+                # later issuers: increasing CIKs above every earlier one, as EDGAR assigns them
+                2_100_000 + np.cumsum(later_cik.integers(60, 211, n - n1)),
             ]
         )
         pp, ps = pp[order], ps[order]
@@ -633,7 +676,7 @@ def sample_market(seed: int = DEFAULT_SEED) -> SampleMarket:
 
 
 class SampleMarket:
-    """A deterministic synthetic US equity market, 2009-01-02..2025-12-31, for offline runs."""
+    """A deterministic synthetic US equity market, 2009-01-02..2027-12-31, for offline runs."""
 
     start: dt.date = START
     end: dt.date = END
