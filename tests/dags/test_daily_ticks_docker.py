@@ -179,3 +179,33 @@ def test_a_corrupt_bar_fails_its_chunk_once_and_is_quarantined(
     quarantined = store.list("data/quarantine")
     report = next(k for k in quarantined if k.endswith(".validation.json"))
     assert "low" in " ".join(store.read_json(report)["failures"])
+
+
+def test_a_file_lake_is_written_by_the_container_as_the_folders_owner(image, tmp_path):
+    """The image's user (10001) cannot write a folder of the host's user: the container runs
+    as the folder's owner instead, never as root."""
+    from equity_lake import cli
+    from equity_lake.datasets import daily_ticks
+    from equity_lake.master import SecurityMaster
+    from equity_lake_airflow import docker_runtime
+
+    lake = tmp_path / "lake"
+    day = dt.date(2024, 12, 23)
+    with environment(LAKE_URI=lake.as_uri(), LAKE_S3_ENDPOINT=None, EQUITY_LAKE_DOCKER_USER=None):
+        cli.run(["master", "build", "--source", "sample"])
+        store = LakeStore()
+        symbols = SecurityMaster.load(store).active_on(day).column("symbol").to_pylist()[:5]
+        (plan,) = daily_ticks.plan(store, day, 10, symbols)
+        if os.geteuid() == 0:  # as root (CI), hand the lake to an ordinary user first
+            for path in [lake, *lake.rglob("*")]:
+                os.chown(path, 1234, 1234)
+        chunk = {"label": plan.label, "argv": plan.argv(day, "sample", "file-lake", symbols)}
+        op = docker_runtime.LakeDockerOperator(
+            task_id="file_lake", chunk=chunk, **docker_runtime.operator_kwargs()
+        )
+        result = op.execute({})
+    assert op.user == f"{lake.stat().st_uid}:{lake.stat().st_gid}"
+    assert result["rows"] == 5
+    written = list((lake / "data/raw/ticks/daily").rglob("ticks.parquet"))
+    assert len(written) == 5
+    assert {p.stat().st_uid for p in written} == {lake.stat().st_uid} != {0}
