@@ -242,3 +242,70 @@ def _pids(line: str) -> list[int]:
     import re
 
     return [int(p) for p in re.findall(r"pid=(\d+)", line)]
+
+
+def test_docker_runtime_task_logs_hold_no_secret(s3_server, tmp_path):
+    """Under a real scheduler the task logs are written at INFO and hold every line the
+    containers printed: the lake's secret key, given only through the ``equity_lake_s3``
+    connection, must appear in none of them."""
+    if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI must run the docker runtime: the Docker engine does not answer")
+        pytest.skip("the Docker engine does not answer")
+    subprocess.run(["bash", "docker/ingest/build.sh"], cwd=REPO, check=True)
+    secret = f"lake-secret-{os.getpid()}-{time.time_ns() % 10**6}"
+    bucket = f"up-docker-{time.time_ns() % 10**9}"
+    s3_server.create_bucket(bucket)
+    lake = {**s3_server.env(bucket), "AWS_SECRET_ACCESS_KEY": secret}
+    conn = {
+        "conn_type": "aws",
+        "login": "testing",
+        "password": secret,
+        "extra": {"lake_uri": f"s3://{bucket}", "endpoint_url": s3_server.endpoint},
+    }
+    home = Path(tempfile.mkdtemp(prefix="equity-lake-up-"))
+    home.chmod(0o755)
+    day = dt.date(2024, 12, 23)
+    with environment(**lake):
+        from equity_lake import cli
+        from equity_lake.lake.store import LakeStore
+        from equity_lake.master import SecurityMaster
+
+        cli.run(["master", "build", "--source", "sample"])
+        symbols = SecurityMaster.load(LakeStore()).active_on(day).column("symbol").to_pylist()[:5]
+    settings = {k: None for k in lake}  # the stack gets the lake only through the connection
+    settings.update(
+        EQUITY_LAKE_RUNTIME="docker",
+        EQUITY_LAKE_DOCKER_NETWORK="host",
+        AIRFLOW_CONN_EQUITY_LAKE_S3=json.dumps(conn),
+    )
+    with environment(**settings):
+        state = airflow_local.up(home, port=free_port())
+        try:
+            api = Api(home, state)
+            deadline = time.monotonic() + 180
+            while "daily_ticks" not in {d["dag_id"] for d in api.get("/dags")["dags"]}:
+                assert time.monotonic() < deadline, "the dag-processor never parsed daily_ticks"
+                time.sleep(2)
+            run = api.send(
+                "POST",
+                "/dags/daily_ticks/dagRuns",
+                {"logical_date": "2024-12-23T21:30:00Z", "conf": {"symbols": symbols}},
+            )
+            api.send("PATCH", "/dags/daily_ticks", {"is_paused": False})
+            states = api.wait_runs("daily_ticks", {run["dag_run_id"]}, timeout=600)
+            assert states[run["dag_run_id"]] == "success", errors(home, run["dag_run_id"])
+            logs = "".join(
+                p.read_text(errors="replace")
+                for p in (home / "logs").rglob("*.log")
+                if run["dag_run_id"] in str(p)
+            )
+            # the container's own output is in these logs (its JSON result, at INFO)
+            assert '\\"rows\\": 5' in logs or '"rows": 5' in logs
+            assert secret not in logs
+            assert secret not in "".join(
+                p.read_text(errors="replace") for p in (home / "logs").glob("*.log")
+            )
+        finally:
+            airflow_local.down(home)
+            shutil.rmtree(home, ignore_errors=True)
