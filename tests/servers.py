@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -13,6 +14,35 @@ import httpx
 from standins.base import free_port
 
 BIN = Path(sys.executable).parent
+REPO = Path(__file__).resolve().parents[1]
+TASK_IMAGE = "equity-lake-ingest:latest"
+
+
+def task_image() -> str:
+    """The task image on the local Docker engine, built (or reused) by docker/ingest/build.sh.
+
+    Without an engine the calling test is skipped with the reason, and fails under CI=true:
+    the docker runtime's tests must run there.
+    """
+    import pytest
+
+    reason = _docker_missing()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must run the docker runtime tests: {reason}")
+        pytest.skip(reason)
+    subprocess.run(["bash", "docker/ingest/build.sh"], cwd=REPO, check=True)
+    return TASK_IMAGE
+
+
+def _docker_missing() -> str | None:
+    """Why the Docker engine cannot be used here, or None."""
+    if shutil.which("docker") is None:
+        return "no docker command on this machine"
+    probe = subprocess.run(["docker", "info"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        return f"the Docker engine does not answer: {probe.stderr.strip().splitlines()[-1:]}"
+    return None
 
 
 def wait_http(url: str, timeout: float = 30.0) -> None:

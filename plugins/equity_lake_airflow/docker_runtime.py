@@ -106,7 +106,7 @@ def operator_kwargs() -> dict[str, Any]:
         "docker_url": setting("EQUITY_LAKE_DOCKER_URL"),
         "network_mode": setting("EQUITY_LAKE_DOCKER_NETWORK"),
         "mounts": mounts(),
-        "user": os.environ.get("EQUITY_LAKE_DOCKER_USER", "").strip() or None,
+        "user": setting("EQUITY_LAKE_DOCKER_USER") or None,
         "mount_tmp_dir": False,
         "auto_remove": "never",  # removed by the operator itself, after reading the exit code
         "do_xcom_push": True,

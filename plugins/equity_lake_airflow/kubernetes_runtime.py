@@ -3,7 +3,7 @@
 The image's entrypoint is the CLI and the chunk's command is the pod's args. Settings are plain
 env vars; secrets never appear in the pod spec: the pod takes ``envFrom`` the Kubernetes
 Secrets of the lake and of its chunk's services only (``<prefix>lake``, ``<prefix>alpaca``,
-...; an empty prefix turns that off, e.g. for IRSA or workload identity). The CLI writes its
+...; the prefix ``-`` turns that off, e.g. for IRSA or workload identity). The CLI writes its
 result where the XCom sidecar reads it; exit codes 2 and 3 fail the task without retry.
 """
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import shutil
 import subprocess
 import uuid
 from pathlib import Path
@@ -24,33 +23,17 @@ from equity_lake.lake import keys
 from equity_lake.lake.store import LakeStore
 from standins.alpaca import SYNTHETIC, AlpacaServer, master_table
 from tests.dags.helpers import environment, load_dag, run_session
+from tests.servers import task_image
 
-REPO = Path(__file__).resolve().parents[2]
 DAY = dt.date(2021, 10, 14)
 SECRET = f"alpaca-secret-{uuid.uuid4().hex[:8]}"
 LAKE_SECRET = f"lake-secret-{uuid.uuid4().hex[:8]}"
 VICTIM = "NIO"
 
 
-def docker_missing() -> str | None:
-    """Why the Docker engine cannot be used here, or None."""
-    if shutil.which("docker") is None:
-        return "no docker command on this machine"
-    probe = subprocess.run(["docker", "info"], capture_output=True, text=True)
-    if probe.returncode != 0:
-        return f"the Docker engine does not answer: {probe.stderr.strip().splitlines()[-1:]}"
-    return None
-
-
 @pytest.fixture(scope="module")
 def image() -> str:
-    reason = docker_missing()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must run the docker runtime test: {reason}")
-        pytest.skip(reason)
-    subprocess.run(["bash", "docker/ingest/build.sh"], cwd=REPO, check=True)
-    return "equity-lake-ingest:latest"
+    return task_image()
 
 
 class CorruptingAlpaca(AlpacaServer):

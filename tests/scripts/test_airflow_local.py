@@ -26,6 +26,7 @@ import pytest
 from standins.base import free_port
 from standins.postgres import find_bin_dir
 from tests.dags.helpers import environment
+from tests.servers import task_image
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
@@ -58,6 +59,13 @@ class Api:
         response = self.client.request(method, path, json=body)
         assert response.status_code < 300, response.text
         return response.json()
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 180) -> None:
+        """Until the dag-processor has parsed ``dag_id`` and the API lists it."""
+        deadline = time.monotonic() + timeout
+        while dag_id not in {d["dag_id"] for d in self.get("/dags")["dags"]}:
+            assert time.monotonic() < deadline, f"the dag-processor never parsed {dag_id}"
+            time.sleep(2)
 
     def wait_runs(self, dag_id: str, run_ids: set[str], timeout: float = 600) -> dict[str, str]:
         """The final state of each run, once none is queued or running."""
@@ -111,10 +119,7 @@ def stack(tmp_path_factory):
 def api(stack):
     home, state, *_ = stack
     api = Api(home, state)
-    deadline = time.monotonic() + 180
-    while "daily_ticks" not in {d["dag_id"] for d in api.get("/dags")["dags"]}:
-        assert time.monotonic() < deadline, "the dag-processor never parsed daily_ticks"
-        time.sleep(2)
+    api.wait_for_dag("daily_ticks")
     api.send("PATCH", "/dags/daily_ticks", {"is_paused": False})
     return api
 
@@ -248,11 +253,7 @@ def test_docker_runtime_task_logs_hold_no_secret(s3_server, tmp_path):
     """Under a real scheduler the task logs are written at INFO and hold every line the
     containers printed: the lake's secret key, given only through the ``equity_lake_s3``
     connection, must appear in none of them."""
-    if subprocess.run(["docker", "info"], capture_output=True).returncode != 0:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI must run the docker runtime: the Docker engine does not answer")
-        pytest.skip("the Docker engine does not answer")
-    subprocess.run(["bash", "docker/ingest/build.sh"], cwd=REPO, check=True)
+    task_image()
     secret = f"lake-secret-{os.getpid()}-{time.time_ns() % 10**6}"
     bucket = f"up-docker-{time.time_ns() % 10**9}"
     s3_server.create_bucket(bucket)
@@ -283,10 +284,7 @@ def test_docker_runtime_task_logs_hold_no_secret(s3_server, tmp_path):
         state = airflow_local.up(home, port=free_port())
         try:
             api = Api(home, state)
-            deadline = time.monotonic() + 180
-            while "daily_ticks" not in {d["dag_id"] for d in api.get("/dags")["dags"]}:
-                assert time.monotonic() < deadline, "the dag-processor never parsed daily_ticks"
-                time.sleep(2)
+            api.wait_for_dag("daily_ticks")
             run = api.send(
                 "POST",
                 "/dags/daily_ticks/dagRuns",
