@@ -100,6 +100,35 @@ def session_open_utc(day: dt.date) -> dt.datetime:
     return _calendar().session_open(pd.Timestamp(day)).to_pydatetime()
 
 
+#: the trading sessions a minute-bar request can ask for
+SESSION_KINDS = ("regular", "extended")
+#: US extended hours: pre-market from 04:00 New York, post-market for four hours after the
+#: close (20:00, or 17:00 after a 13:00 early close)
+PRE_MARKET_OPEN = dt.time(4, 0)
+POST_MARKET_HOURS = 4
+
+
+def session_bounds(day: dt.date, session: str = "regular") -> tuple[dt.datetime, dt.datetime]:
+    """``[start, end)`` of the minutes of ``day``'s ``session`` as UTC instants: the regular
+    session by the exchange calendar (half days included), or the extended hours around it."""
+    if session not in SESSION_KINDS:
+        raise ValueError(f"session {session!r} is not one of {', '.join(SESSION_KINDS)}")
+    opens = session_open_utc(day).astimezone(dt.UTC)
+    closes = session_close_utc(day).astimezone(dt.UTC)
+    if session == "regular":
+        return opens, closes
+    from zoneinfo import ZoneInfo
+
+    pre = dt.datetime.combine(day, PRE_MARKET_OPEN, tzinfo=ZoneInfo("America/New_York"))
+    return pre.astimezone(dt.UTC), closes + dt.timedelta(hours=POST_MARKET_HOURS)
+
+
+def session_minutes(day: dt.date, session: str = "regular") -> int:
+    """How many one-minute bars ``day``'s ``session`` can hold (390 on a full regular day)."""
+    start, end = session_bounds(day, session)
+    return int((end - start).total_seconds() // 60)
+
+
 def calendar_table(start: dt.date = FIRST_SESSION, end: dt.date = LAST_SESSION) -> pa.Table:
     """The calendar master: one row per session, with its open and close instants."""
     cal = _calendar()

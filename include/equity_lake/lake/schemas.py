@@ -19,6 +19,23 @@ DAILY_TICKS = pa.schema(
     ]
 )
 
+#: one row per security and minute with a trade; ``timestamp`` is the minute's start (UTC).
+#: ``trade_count`` and ``vwap`` are null where the source does not report them.
+MINUTE_TICKS = pa.schema(
+    [
+        ("security_id", pa.int64()),
+        ("symbol", pa.string()),
+        ("timestamp", UTC_INSTANT),
+        ("open", pa.float64()),
+        ("high", pa.float64()),
+        ("low", pa.float64()),
+        ("close", pa.float64()),
+        ("volume", pa.int64()),
+        ("trade_count", pa.int64()),
+        ("vwap", pa.float64()),
+    ]
+)
+
 SECURITY_MASTER = pa.schema(
     [
         ("security_id", pa.int64()),
