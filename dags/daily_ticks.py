@@ -17,14 +17,12 @@ from __future__ import annotations
 
 from airflow.sdk import Param, dag
 
-from equity_lake_airflow import pools
+from equity_lake_airflow import params, pools
 from equity_lake_airflow.assets import DAILY_TICKS
 from equity_lake_airflow.defaults import DEFAULT_ARGS, START_DATE
 from equity_lake_airflow.engine_tasks import plan_task, record_task
 from equity_lake_airflow.runtime import ingest_task
 from nyse_timetable import NYSESessionTimetable
-
-SYMBOL_PATTERN = r"^[A-Za-z][A-Za-z0-9]{0,9}([.\-/][A-Za-z0-9]{1,4})?$"
 
 
 @dag(
@@ -38,12 +36,7 @@ SYMBOL_PATTERN = r"^[A-Za-z][A-Za-z0-9]{0,9}([.\-/][A-Za-z0-9]{1,4})?$"
         "source": Param(
             "sample", type="string", enum=["sample", "alpaca", "crsp"], description="bar source"
         ),
-        "symbols": Param(
-            None,
-            type=["null", "array"],
-            items={"type": "string", "pattern": SYMBOL_PATTERN},
-            description="only these tickers, e.g. BRK.B or BRK-B (empty: the whole universe)",
-        ),
+        "symbols": params.symbols(),
         "backfill": Param(
             None,
             type=["null", "string"],
@@ -54,13 +47,7 @@ SYMBOL_PATTERN = r"^[A-Za-z][A-Za-z0-9]{0,9}([.\-/][A-Za-z0-9]{1,4})?$"
                 "(empty: the run's own session)"
             ),
         ),
-        "chunk_size": Param(
-            500,
-            type="integer",
-            minimum=10,
-            maximum=20000,
-            description="securities per mapped ingest task (at most 1,000 tasks are made)",
-        ),
+        "chunk_size": params.chunk_size(),
     },
     doc_md=__doc__,
 )

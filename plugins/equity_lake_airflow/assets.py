@@ -8,3 +8,5 @@ from airflow.sdk import Asset
 DAILY_TICKS = Asset(name="equity_lake_daily_ticks")
 #: emitted by edgar_fundamentals only when a run published new or amended facts
 FUNDAMENTALS = Asset(name="equity_lake_fundamentals")
+#: emitted by minute_ticks when a run recorded its session
+MINUTE_TICKS = Asset(name="equity_lake_minute_ticks")

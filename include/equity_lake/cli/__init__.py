@@ -26,6 +26,7 @@ import equity_lake.cli.corporate_actions as corporate_actions
 import equity_lake.cli.daily_ticks as daily_ticks
 import equity_lake.cli.fundamentals as fundamentals
 import equity_lake.cli.master as master
+import equity_lake.cli.minute_ticks as minute_ticks
 import equity_lake.cli.quality as quality
 import equity_lake.cli.repair as repair
 from equity_lake.cli.args import UsageError, ValidationFailed
@@ -36,7 +37,15 @@ EXIT_USAGE = 2
 EXIT_GATE = 3
 
 #: each registers its commands; order is the order of ``--help``
-COMMAND_MODULES = (master, daily_ticks, corporate_actions, fundamentals, quality, repair)
+COMMAND_MODULES = (
+    master,
+    daily_ticks,
+    minute_ticks,
+    corporate_actions,
+    fundamentals,
+    quality,
+    repair,
+)
 GROUPS = {
     "master": "security master and trading calendar",
     "plan": "print a run's partitions as JSON",

@@ -11,8 +11,8 @@ import equity_lake.cli.args as cli_args
 def register(groups: dict[str, Any]) -> None:
     top = groups["_top"]
     p = top.add_parser("validate", help="run a dataset's expectation suite on a file")
-    p.add_argument("--dataset", required=True, help="daily-ticks or fundamentals")
-    p.add_argument("--date", help="daily-ticks: the trading date; fundamentals: the as-of day")
+    p.add_argument("--dataset", required=True, help="daily-ticks, minute-ticks or fundamentals")
+    p.add_argument("--date", help="ticks: the trading date; fundamentals: the as-of day")
     p.add_argument(
         "--expected-rows",
         type=cli_args.count(0, 10**9, "--expected-rows"),

@@ -3,7 +3,7 @@
 Importing this package registers them all; ``get(name)`` looks one up.
 """
 
-from equity_lake.datasets import daily_ticks, fundamentals  # noqa: F401 - registers them
+from equity_lake.datasets import daily_ticks, fundamentals, minute_ticks  # noqa: F401
 from equity_lake.engine.dataset import get, names
 
 __all__ = ["get", "names"]

@@ -105,7 +105,7 @@ def build(
     lookup = [(sid, day) for sid, day in first_days.items() if sid not in given]
     hidden = commits.masks(store, keys.DAILY_TICKS_DATASET) if lookup else {}
     kept: dict[str, tuple[bytes | None, str]] = {}
-    found = _map(lambda item: _last_bar_before(store, *item, hidden, kept), lookup)
+    found = read_all(lambda item: _last_bar_before(store, *item, hidden, kept), lookup)
     previous = {sid: bar for (sid, _), (bar, _) in zip(lookup, found, strict=True)}
     previous.update(given)
     context = compute(table, previous, lambda sids: _read_actions(store, sids), max_move=max_move)
@@ -348,14 +348,14 @@ def _first_days(sid: np.ndarray, day: np.ndarray) -> dict[int, dt.date]:
 def _read_actions(store: LakeStore, sids: list[int]) -> dict[int, list[Action]]:
     """Each security's corporate actions as (ex-date day number, action, ratio, amount)."""
     out: dict[int, list[Action]] = {}
-    for sid, table in zip(sids, _map(lambda s: read_actions(store, s), sids), strict=True):
+    for sid, table in zip(sids, read_all(lambda s: read_actions(store, s), sids), strict=True):
         ex = pc.cast(table.column("ex_date"), pa.int32()).to_pylist()
         columns = [table.column(c).to_pylist() for c in ("action", "ratio", "amount")]
         out[sid] = list(zip(ex, *columns, strict=True))
     return out
 
 
-def _map(read: Callable[[T], R], items: list[T]) -> list[R]:
+def read_all(read: Callable[[T], R], items: list[T]) -> list[R]:
     """``[read(item) ...]``, READ_THREADS at once: on S3 each read is a round trip."""
     if len(items) <= 1:
         return [read(item) for item in items]

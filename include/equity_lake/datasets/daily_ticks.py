@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import math
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,14 +62,18 @@ class ChunkPlan:
         run_id: str,
         symbols: list[str] | None = None,
         end: dt.date | None = None,
+        *,
+        dataset: str = DATASET,
+        options: Sequence[str] = (),
     ) -> list[str]:
-        """The CLI command that ingests this chunk, whichever runtime runs it."""
+        """The CLI command that ingests this chunk of ``dataset`` (any dataset chunked over
+        the day's universe), whichever runtime runs it; ``options`` are the dataset's own."""
         days = ["--date", day.isoformat()]
         if end is not None:
             days = ["--start", day.isoformat(), "--end", end.isoformat()]
         argv = [
             "ingest",
-            "daily-ticks",
+            dataset,
             *days,
             "--chunk",
             str(self.chunk),
@@ -77,6 +81,7 @@ class ChunkPlan:
             source,
             "--run-id",
             run_id,
+            *options,
         ]
         return argv + (["--symbols", ",".join(symbols)] if symbols else [])
 

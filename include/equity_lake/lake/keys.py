@@ -109,7 +109,12 @@ def daily_ticks_history(sid: object) -> str:
     return f"data/raw/ticks/daily/{security_id(sid)}/history.parquet"
 
 
+#: the minute-ticks dataset's name (commits, results, run summaries)
+MINUTE_TICKS_DATASET = "minute-ticks"
+
+
 def minute_ticks_day(sid: object, day: dt.date) -> str:
+    """One security's minute bars of one session."""
     d = _date(day)
     return (
         f"data/raw/ticks/minute/{security_id(sid)}/{year(d.year):04d}/{d.month:02d}/"
@@ -238,3 +243,10 @@ def daily_ticks_batch(day: dt.date, partition: object) -> str:
     """
     d = _date(day)
     return f"data/raw/ticks/daily/_batches/{d.isoformat()}/{name(partition, 'partition')}.parquet"
+
+
+def minute_ticks_batch(day: dt.date, partition: object) -> str:
+    """The staging/quarantine name of one chunk's session of minute bars (never published:
+    its rows go to one object per security)."""
+    d = _date(day)
+    return f"data/raw/ticks/minute/_batches/{d.isoformat()}/{name(partition, 'partition')}.parquet"

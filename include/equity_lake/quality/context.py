@@ -63,3 +63,20 @@ MEDIAN_MOVE = (0.5, 2.0)
 MEDIAN_VOLUME_RATIO = (1 / 20, 20.0)
 #: reject a day on which more than this share of the compared rows is stale
 MAX_STALE_SHARE = 0.10
+
+
+#: what the minute-ticks gate validates beside a chunk's minute bars, row for row
+#: (``datasets/minute_ticks.py`` builds it; never published)
+MINUTE_CONTEXT = pa.schema(
+    [
+        # minutes from the start of the run's session (regular or extended, by the calendar):
+        # a bar outside the session is outside [0, session_minutes - 1]
+        ("session_minute", pa.float64()),
+        # how many bars the row's security has in the batch (at most the session's minutes)
+        ("security_minutes", pa.int64()),
+        # null when the security's regular-session minutes agree with its daily bar in the
+        # lake (first open, last close, max high, min low, summed volume) or it has none there;
+        # else which of them differ, e.g. "high 101.5 != daily 101.2"
+        ("daily_mismatch", pa.string()),
+    ]
+)

@@ -573,3 +573,90 @@ def corporate_actions() -> gx.ExpectationSuite:
         warning(gxe.ExpectColumnValuesToNotBeNull(column="new_symbol", **where("symbol_change"))),
     ]
     return gx.ExpectationSuite(name=CORPORATE_ACTIONS_SUITE, expectations=expectations)
+
+
+MINUTE_TICKS = "minute-ticks"
+MINUTE_TICKS_SUITE = "minute_ticks"
+#: how a minute batch's disagreement with the day's daily bar counts (``daily_agreement``)
+AGREEMENT_SEVERITIES = ("error", "warning")
+
+
+@register(MINUTE_TICKS, suite_name=MINUTE_TICKS_SUITE, label_params=("trading_date", "session"))
+def minute_ticks(
+    *,
+    trading_date: dt.date | str,
+    session: str,
+    session_minutes: int,
+    expected_securities: int,
+    min_securities: int,
+    daily_agreement: str = "error",
+) -> gx.ExpectationSuite:
+    """Suite for one session of one chunk's minute bars, validated with the
+    ``quality/context.py`` MINUTE_CONTEXT columns beside them.
+
+    ``session_minutes`` is the session's length by the calendar (390 on a full regular day,
+    210 on a 13:00 early close; the extended hours are longer), so a bar outside the session
+    and a security with more bars than the session has minutes are rejected, on half days too.
+    ``expected_securities`` is the chunk's universe, ``min_securities`` how many must have at
+    least one bar (all of them for a complete source; a thin name may not trade for a whole
+    session on a real feed).
+
+    Critical: the schema, OHLC order, positive prices, volume >= 0, one bar per security and
+    minute, every bar inside the session, at most the session's minutes per security. The
+    agreement of a security's regular-session minutes with its daily bar in the lake (first
+    open, last close, max high, min low, summed volume) is ``daily_agreement``: an error where
+    both come from one consistent source (the sample market), a warning for a partial-venue
+    feed such as Alpaca's IEX, whose minutes cover one venue while the daily bar may not.
+    A VWAP outside the bar's low..high is a warning: venues' bars may exclude trades (odd
+    lots, some conditions) from high and low that the VWAP includes.
+    """
+    day = _as_date("trading_date", trading_date)
+    from equity_lake import calendar
+
+    if session not in calendar.SESSION_KINDS:
+        raise ValueError(f"session must be one of {', '.join(calendar.SESSION_KINDS)}")
+    minutes = _as_count("session_minutes", session_minutes)
+    expected = _as_count("expected_securities", expected_securities)
+    minimum = _as_count("min_securities", min_securities)
+    if minimum > expected:
+        raise ValueError(f"min_securities ({minimum}) exceeds expected_securities ({expected})")
+    if daily_agreement not in AGREEMENT_SEVERITIES:
+        raise ValueError(f"daily_agreement must be one of {', '.join(AGREEMENT_SEVERITIES)}")
+    schema = schemas.MINUTE_TICKS
+    columns = [*schema.names, *context_columns.MINUTE_CONTEXT.names]
+    agreement = gxe.ExpectColumnValuesToBeNull(column="daily_mismatch")
+    expectations = [
+        *schema_expectations(schema, nullable=("trade_count", "vwap")),
+        *ohlc_expectations(),
+        *positive_expectations(["open", "high", "low", "close"]),
+        gxe.ExpectColumnValuesToBeBetween(column="volume", min_value=0),
+        gxe.ExpectColumnValuesToBeBetween(column="trade_count", min_value=0),
+        gxe.ExpectCompoundColumnsToBeUnique(column_list=["security_id", "timestamp"]),
+        gxe.ExpectColumnValuesToBeBetween(
+            column="session_minute", min_value=0, max_value=max(0, minutes - 1)
+        ),
+        gxe.ExpectColumnValuesToBeBetween(column="security_minutes", max_value=minutes),
+        gxe.ExpectColumnUniqueValueCountToBeBetween(
+            column="security_id", min_value=minimum, max_value=expected
+        ),
+        agreement if daily_agreement == "error" else warning(agreement),
+        warning(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="high",
+                column_B="vwap",
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+            )
+        ),
+        warning(
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="vwap",
+                column_B="low",
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+            )
+        ),
+    ]
+    expectations[0] = gxe.ExpectTableColumnsToMatchOrderedList(column_list=columns)
+    expectations[0].meta = {"trading_date": day.isoformat(), "session": session}
+    return gx.ExpectationSuite(name=MINUTE_TICKS_SUITE, expectations=expectations)

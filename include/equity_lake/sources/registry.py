@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Protocol
 
@@ -59,18 +60,22 @@ def daily_source_services(name: str) -> tuple[str, ...]:
     return tuple(getattr(DAILY_SOURCES[name], "services", ()))
 
 
-def _known(name: str) -> None:
-    if name not in DAILY_SOURCES:
+def _known(name: str, sources: Mapping[str, type] | None = None, kind: str = "daily") -> None:
+    sources = DAILY_SOURCES if sources is None else sources
+    if name not in sources:
         raise ValueError(
-            f"unknown daily source {name!r}; choose one of: {', '.join(sorted(DAILY_SOURCES))}"
+            f"unknown {kind} source {name!r}; choose one of: {', '.join(sorted(sources))}"
         )
 
 
-def check_coverage(name: str, first: dt.date, last: dt.date) -> None:
+def check_coverage(
+    name: str, first: dt.date, last: dt.date, sources: Mapping[str, type] | None = None
+) -> None:
     """Refuse days a source has no bars for: an empty partition would look like a market
     without trading, so a run outside the coverage is bad input, named as such."""
-    _known(name)
-    span = getattr(DAILY_SOURCES[name], "coverage", None)
+    sources = DAILY_SOURCES if sources is None else sources
+    _known(name, sources)
+    span = getattr(sources[name], "coverage", None)
     if span is not None and not (span[0] <= first and last <= span[1]):
         asked = str(first) if first == last else f"{first}..{last}"
         raise ValueError(
@@ -82,3 +87,55 @@ def daily_source(name: str) -> DailyBarSource:
     """The daily-bar source called ``name``; unknown names fail listing the known ones."""
     _known(name)
     return DAILY_SOURCES[name]()
+
+
+class MinuteBarSource(Protocol):
+    """A provider of one session's one-minute bars for a set of securities."""
+
+    name: str
+    #: every listed security trades in every session (no security may lack bars)
+    complete: bool
+    #: its minutes and daily bars come from one consistent record (the sample market): a
+    #: disagreement with the daily bar is then an error, else a warning (a one-venue feed)
+    consistent_with_daily: bool
+    services: tuple[str, ...]
+
+    def minute_bars(self, day: dt.date, universe: pa.Table, session: str) -> pa.Table:
+        """MINUTE_TICKS rows of ``universe`` (security_id, symbol) in ``day``'s ``session``
+        ("regular" or "extended", ``calendar.session_bounds``)."""
+        ...
+
+
+class SampleMinuteSource:
+    """The offline synthetic market's minutes, built from its daily bars (so they agree)."""
+
+    name = "sample"
+    complete = True
+    consistent_with_daily = True
+    services: tuple[str, ...] = ()
+    coverage = (SAMPLE_START, SAMPLE_END)
+
+    def minute_bars(self, day: dt.date, universe: pa.Table, session: str) -> pa.Table:
+        ids = universe.column("security_id").to_pylist()
+        return _sample_market().minute_bars(day, ids, session=session)
+
+
+class AlpacaMinuteSource(AlpacaDailySource):
+    """Alpaca's minute bars (the feed configured by ``ALPACA_FEED``; IEX is one venue)."""
+
+    consistent_with_daily = False
+
+
+MINUTE_SOURCES: dict[str, type] = {"sample": SampleMinuteSource, "alpaca": AlpacaMinuteSource}
+
+
+def minute_source(name: str) -> MinuteBarSource:
+    """The minute-bar source called ``name``; unknown names fail listing the known ones."""
+    _known(name, MINUTE_SOURCES, "minute")
+    return MINUTE_SOURCES[name]()
+
+
+def minute_source_services(name: str) -> tuple[str, ...]:
+    """The settings a task calling minute source ``name`` needs besides the lake's."""
+    _known(name, MINUTE_SOURCES, "minute")
+    return tuple(getattr(MINUTE_SOURCES[name], "services", ()))
