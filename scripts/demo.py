@@ -1,5 +1,6 @@
 """`make demo`: build the sample master, run daily_ticks through Airflow for the holiday
-fortnight 2024-12-23..2025-01-03 over the full sample universe, and print a summary.
+fortnight 2024-12-23..2025-01-03 over the full sample universe, then minute_ticks for two of
+its sessions (the 2024-12-24 half day and the window's last, full day), and print a summary.
 
 The lake is whatever LAKE_URI names (default: ./lake). Airflow runs in-process with `dag.test()`
 against a SQLite metadata database in $AIRFLOW_HOME (default: ./.airflow).
@@ -16,6 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 START, END = dt.date(2024, 12, 23), dt.date(2025, 1, 3)
+#: the sessions minute_ticks runs for: a 13:00 early close (210 minutes) and a full day (390)
+MINUTE_DAYS = (dt.date(2024, 12, 24), END)
 
 os.environ.setdefault("AIRFLOW_HOME", str(ROOT / ".airflow"))
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(ROOT / "dags"))
@@ -65,19 +68,28 @@ def main() -> int:
     bag = DagBag(dag_folder=str(ROOT / "dags"))
     if bag.import_errors:
         raise SystemExit(f"DAG import errors: {bag.import_errors}")
-    dag = bag.get_dag("daily_ticks")
+
+    def run(dag_id: str, days: list[dt.date]) -> list[dt.date]:
+        dag, failed = bag.get_dag(dag_id), []
+        for day in days:
+            t = time.monotonic()
+            done = dag.test(logical_date=calendar.session_close_utc(day) + DEFAULT_DELAY)
+            state = str(getattr(done.state, "value", done.state))
+            say(f"{dag_id} {day}: {state} in {time.monotonic() - t:.0f} s")
+            if state != "success":
+                failed.append(day)
+        return failed
+
     days = calendar.sessions_between(START, END)
     say(f"daily_ticks: {len(days)} NYSE sessions from {START} to {END}")
-    failed = []
-    for day in days:
-        t = time.monotonic()
-        run = dag.test(logical_date=calendar.session_close_utc(day) + DEFAULT_DELAY)
-        state = str(getattr(run.state, "value", run.state))
-        say(f"daily_ticks {day}: {state} in {time.monotonic() - t:.0f} s")
-        if state != "success":
-            failed.append(day)
+    failed = run("daily_ticks", days)
     print()
     print(runs.summarize(store, "daily-ticks", START, END))
+    print()
+    say(f"minute_ticks: {', '.join(map(str, MINUTE_DAYS))}, the whole universe")
+    failed += run("minute_ticks", list(MINUTE_DAYS))
+    print()
+    print(runs.summarize(store, "minute-ticks", MINUTE_DAYS[0], MINUTE_DAYS[-1], MINUTE_DAYS))
     print()
     from demo_fundamentals import demo_fundamentals  # real SEC filings via a local EDGAR
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from equity_lake.lake import keys
@@ -71,13 +72,20 @@ def publish_data_docs(store: LakeStore, days: int = DOCS_DAYS) -> str:
     return store.uri(f"{keys.DATA_DOCS_PREFIX}/index.html")
 
 
-def summarize(store: LakeStore, dataset: str, start: dt.date, end: dt.date) -> str:
+def summarize(
+    store: LakeStore,
+    dataset: str,
+    start: dt.date,
+    end: dt.date,
+    only: Sequence[dt.date] | None = None,
+) -> str:
     """What the lake holds of each session between ``start`` and ``end`` (the demo's last
     words), counted from the commit records, not from what a run believed it wrote: per
     session, the rows in the union of the objects its runs committed (a backfill range, which
     counts rows per day rather than per object, gives at least its own count), how many runs
     committed it, the failed partitions of its own run and any publish that has
-    not committed (readers hide its rows until its retry commits them)."""
+    not committed (readers hide its rows until its retry commits them). ``only``: just these
+    sessions of the range (a dataset run on a few days, e.g. the demo's minute ticks)."""
     from equity_lake import calendar, datasets
     from equity_lake.lake import commits
 
@@ -105,6 +113,8 @@ def summarize(store: LakeStore, dataset: str, start: dt.date, end: dt.date) -> s
     lines.append(f"{'day':<12}{spec.rows:>9}{'runs':>6}  failed partitions; uncommitted")
     days_seen = 0
     for day in calendar.sessions_between(start, end):
+        if only is not None and day not in only:
+            continue
         iso = day.isoformat()
         last = store.read_json(keys.run_summary(dataset, day))
         if iso not in held and not isinstance(last, dict):

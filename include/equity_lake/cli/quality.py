@@ -27,7 +27,7 @@ def register(groups: dict[str, Any]) -> None:
     )
 
     p = top.add_parser("summary", help="print the runs between two dates")
-    p.add_argument("--dataset", default="daily-ticks", choices=["daily-ticks"])
+    p.add_argument("--dataset", default="daily-ticks", choices=["daily-ticks", "minute-ticks"])
     p.add_argument("--start", required=True)
     p.add_argument("--end", required=True)
     p.set_defaults(handler=summary)
