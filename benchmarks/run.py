@@ -12,7 +12,11 @@
 5. runtime: the same full sample day, same chunks, same local S3 server, through the docker
    runtime (a task-image container per chunk) / through the local runtime as a LocalExecutor
    runs it (a fresh process per chunk). Target <= 1.3x. Also against one warm process.
-6. fundamentals (benchmarks/fundamentals_bench.py): normalising a companyfacts document into
+6. minute ticks (benchmarks/minute_bench.py): a full sample session of minute bars through
+   the engine into the local S3 server / plain pyarrow writes of the same objects, target
+   <= 1.5x, and / one Parquet file of the same rows; the gate's share, target < 25%; peak
+   memory of one mapped task, target < 1 GiB.
+7. fundamentals (benchmarks/fundamentals_bench.py): normalising a companyfacts document into
    the long table / json.loads of the same bytes, target <= 3x; peak memory of the bulk
    backfill over a synthetic companyfacts.zip of 1,000 companies, target < 1 GiB.
 """
@@ -33,6 +37,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
+
+from minute_bench import bench_minutes  # noqa: E402 - benchmarks/ is on sys.path
+from minute_bench import report as report_minutes  # noqa: E402
 
 from tests.servers import MotoS3  # noqa: E402
 
@@ -345,6 +352,7 @@ def main() -> int:
     server = MotoS3().start()
     try:
         ingest = bench_ingest(server)
+        minutes = bench_minutes(server, _fresh_bucket)
         runtime = bench_runtime(server)
     finally:
         server.stop()
@@ -390,6 +398,7 @@ def main() -> int:
             f"(target <= 1.3x); docker / local (warm): "
             f"{runtime['docker_s'] / runtime['warm_s']:.2f}x"
         )
+    report_minutes(minutes)
     fundamentals = bench_fundamentals()
     norm, bulk = fundamentals["normalise"], fundamentals["bulk"]
     print(
