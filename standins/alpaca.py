@@ -8,7 +8,9 @@ Data: the real Alpaca bar responses in ``shared/fixtures/alpaca`` (raw daily bar
 META, TSLA; 15-minute AMZN), real one-minute AAPL and JPM bars of 2019-02-11..15 converted to
 Alpaca's shape (the CSVs have no trade count or VWAP: ``n`` and ``vw`` are derived), and, only
 for symbols a test names in ``synthetic``, deterministic bars of the same shape on every NYSE
-session. Corporate actions are real public events written in Alpaca's v1 shape.
+session: a daily bar, and minute bars over the extended hours (every minute of the regular
+session, about one minute in three before and after it) on days without real minutes.
+Corporate actions are real public events written in Alpaca's v1 shape.
 
 Faults, the request log and the thread come from :class:`standins.base.StandIn`:
 ``inject(Fault(...))`` queues a status (429 with ``X-RateLimit-Reset`` / ``Retry-After``, 500,
@@ -200,6 +202,40 @@ def synthetic_daily_bar(symbol: str, day: dt.date) -> dict[str, Any]:
     }
 
 
+def synthetic_minute_bars(symbol: str, day: dt.date) -> list[dict[str, Any]]:
+    """Deterministic minute bars of ``day``'s extended hours in Alpaca's shape, in time order:
+    every regular-session minute, and the pre- and post-market minutes a hash picks (thin
+    trading outside the session)."""
+    start, end = calendar.session_bounds(day, "extended")
+    opens, closes = calendar.session_bounds(day, "regular")
+    daily = synthetic_daily_bar(symbol, day)
+    bars = []
+    minute = start
+    while minute < end:
+        stamp = minute.strftime("%Y-%m-%dT%H:%M:%SZ")
+        noise = zlib.crc32(f"{symbol}{stamp}".encode())
+        if opens <= minute < closes or noise % 3 == 0:
+            open_ = round(daily["o"] * (1 + ((noise % 101) - 50) / 10_000), 2)
+            close = round(open_ * (1 + ((noise >> 8) % 41 - 20) / 10_000), 2)
+            high = round(max(open_, close) * (1 + (noise % 7) / 10_000), 2)
+            low = round(min(open_, close) * (1 - (noise % 5) / 10_000), 2)
+            volume = 100 + (noise >> 4) % (50_000 if opens <= minute < closes else 2_000)
+            bars.append(
+                {
+                    "t": stamp,
+                    "o": open_,
+                    "h": high,
+                    "l": low,
+                    "c": close,
+                    "v": volume,
+                    "n": 1 + volume // 90,
+                    "vw": round((high + low + close) / 3, 4),
+                }
+            )
+        minute += dt.timedelta(minutes=1)
+    return bars
+
+
 def _load_fixture_bars() -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
     """timeframe -> symbol -> t -> bar, from the real response fixtures and minute CSVs."""
     data: dict[str, dict[str, dict[str, dict[str, Any]]]] = {tf: {} for tf in TIMEFRAMES}
@@ -238,6 +274,17 @@ def fixture_bars() -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
     if _FIXTURE_BARS is None:
         _FIXTURE_BARS = _load_fixture_bars()
     return _FIXTURE_BARS
+
+
+_REAL_MINUTE_DAYS: dict[str, set[dt.date]] = {}
+
+
+def real_minute_days(symbol: str) -> set[dt.date]:
+    """The New York dates on which the fixtures hold real minute bars of ``symbol``."""
+    if symbol not in _REAL_MINUTE_DAYS:
+        stamps = fixture_bars()["1Min"].get(symbol, {})
+        _REAL_MINUTE_DAYS[symbol] = {_instant(t).astimezone(NEW_YORK).date() for t in stamps}
+    return _REAL_MINUTE_DAYS[symbol]
 
 
 def _token(text: str) -> str:
@@ -298,6 +345,28 @@ class AlpacaServer(StandIn):
             return synthetic_daily_bar(symbol, day)
         return None
 
+    def minute_bars(
+        self, symbol: str, start: dt.datetime, end: dt.datetime
+    ) -> list[dict[str, Any]]:
+        """The 1Min bars this server serves for ``symbol`` in ``[start, end]``, in time order:
+        the real ones, and synthetic ones on sessions without real minutes for a symbol named
+        in ``synthetic``."""
+        real = fixture_bars()["1Min"].get(symbol, {})
+        bars = [real[t] for t in sorted(real) if start <= _instant(t) <= end]
+        if symbol not in self.synthetic:
+            return bars
+        day = max(start.astimezone(NEW_YORK).date(), calendar.FIRST_SESSION)
+        last = min(end.astimezone(NEW_YORK).date(), calendar.LAST_SESSION)
+        while day <= last:
+            if day not in real_minute_days(symbol) and calendar.is_session(day):
+                bars.extend(
+                    bar
+                    for bar in synthetic_minute_bars(symbol, day)
+                    if start <= _instant(bar["t"]) <= end
+                )
+            day += dt.timedelta(days=1)
+        return sorted(bars, key=lambda bar: bar["t"])
+
     def _series(
         self, symbol: str, timeframe: str, start: dt.datetime, end: dt.datetime
     ) -> list[dict[str, Any]]:
@@ -316,6 +385,8 @@ class AlpacaServer(StandIn):
                     bars.append(bar)
                 day += dt.timedelta(days=1)
             return bars
+        if timeframe == "1Min":
+            return self.minute_bars(symbol, start, end)
         series = fixture_bars()[timeframe].get(symbol, {})
         return [series[t] for t in sorted(series) if start <= _instant(t) <= end]
 

@@ -14,12 +14,11 @@ from equity_lake import calendar, cli
 from equity_lake.datasets import corporate_actions, daily_ticks
 from equity_lake.engine.wap import QualityGateFailed
 from equity_lake.lake import keys
-from equity_lake.lake.schemas import CORPORATE_ACTIONS, DAILY_TICKS
+from equity_lake.lake.schemas import CORPORATE_ACTIONS, DAILY_TICKS, MINUTE_TICKS
 from equity_lake.lake.store import LakeStore
 from equity_lake.master import SecurityMaster
 from equity_lake.sources import registry
 from equity_lake.sources.alpaca import (
-    MINUTE_BARS,
     SYMBOLS_PER_REQUEST,
     AlpacaClient,
     AlpacaConfig,
@@ -27,12 +26,14 @@ from equity_lake.sources.alpaca import (
     AlpacaDailySource,
     action_rows,
     daily_table,
+    minute_table,
     new_york_date,
 )
-from equity_lake.sources.http import RetryPolicy, SourceError
+from equity_lake.sources.http import OffHostRedirect, RetryPolicy, SourceError
 from standins.alpaca import FIXTURES, MINUTE_CSVS, SYNTHETIC, AlpacaServer
 from standins.alpaca import master_table as fixture_master
 from standins.base import Fault
+from standins.files import FileServer
 
 BARS = "/v2/stocks/bars"
 ACTIONS = "/v1/corporate-actions"
@@ -60,6 +61,13 @@ def alpaca(server, monkeypatch):
 def fast_client(server, **overrides) -> AlpacaClient:
     config = AlpacaConfig.from_env({**server.env(), **overrides})
     return AlpacaClient(config, retry=RetryPolicy(attempts=3, backoff=0.01, max_backoff=0.02))
+
+
+def instant(text: str) -> dt.datetime:
+    """An RFC 3339 request bound as a UTC instant (alpaca-py writes ``+00:00``, not ``Z``)."""
+    value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    assert value.tzinfo is not None, f"{text} has no time zone"
+    return value.astimezone(dt.UTC)
 
 
 def universe(*symbols: str) -> pa.Table:
@@ -131,7 +139,7 @@ def test_daily_bars_one_multi_symbol_request_raw_and_on_the_configured_feed(alpa
     assert request.params["symbols"] == "AAPL,MSFT,NIO,TWTR"
     assert request.params["adjustment"] == "raw" and request.params["feed"] == "iex"
     assert request.params["timeframe"] == "1Day" and request.params["asof"] == "2021-10-14"
-    assert request.params["start"] == "2021-10-14T04:00:00Z"
+    assert instant(request.params["start"]) == dt.datetime(2021, 10, 14, 4, tzinfo=dt.UTC)
     assert request.headers["APCA-API-KEY-ID"] == alpaca.key_id
 
 
@@ -175,7 +183,8 @@ def test_daily_timestamps_are_new_york_dates_in_summer_and_winter(alpaca):
         day, pa.table({"security_id": [1], "symbol": ["AAPL"]})
     )
     assert bars.to_pylist()[0]["timestamp"] == day and bars.to_pylist()[0]["close"] == 174.61
-    assert alpaca.requests_to(BARS)[0].params["start"] == "2022-02-01T05:00:00Z"
+    start = alpaca.requests_to(BARS)[0].params["start"]
+    assert instant(start) == dt.datetime(2022, 2, 1, 5, tzinfo=dt.UTC)
 
 
 def test_an_empty_answer_is_an_empty_day(alpaca):
@@ -248,7 +257,7 @@ def test_minute_bars_are_utc_instants_of_the_regular_session(alpaca):
     day = dt.date(2019, 2, 14)
     members = pa.table({"security_id": [1, 8], "symbol": ["AAPL", "JPM"]})
     bars = AlpacaDailySource(fast_client(alpaca)).minute_bars(day, members)
-    assert bars.schema.equals(MINUTE_BARS)
+    assert bars.schema.equals(MINUTE_TICKS)
     assert str(bars.schema.field("timestamp").type) == "timestamp[us, tz=UTC]"
     counts = {
         s: len(list(filter(None, [x == s for x in bars.column("symbol").to_pylist()])))
@@ -267,9 +276,165 @@ def test_minute_bars_are_utc_instants_of_the_regular_session(alpaca):
     assert bars.column("timestamp")[387].as_py() == dt.datetime(2019, 2, 14, 20, 59, tzinfo=dt.UTC)
     requests = alpaca.requests_to(BARS)
     assert len(requests) == 4  # 778 bars in pages of 250
-    assert requests[0].params["start"] == "2019-02-14T14:30:00Z"
-    assert requests[0].params["end"] == "2019-02-14T20:59:00Z"
+    assert instant(requests[0].params["start"]) == dt.datetime(2019, 2, 14, 14, 30, tzinfo=dt.UTC)
+    assert instant(requests[0].params["end"]) == dt.datetime(2019, 2, 14, 20, 59, tzinfo=dt.UTC)
     assert requests[0].params["timeframe"] == "1Min"
+
+
+def served_minutes(server, symbols, day, session):
+    """What the stand-in serves for ``symbols`` in ``day``'s ``session``, as MINUTE_TICKS rows."""
+    start, end = calendar.session_bounds(day, session)
+    ids = {"KO": 10, "TSLA": 4, "AAPL": 1, "JPM": 8}
+    return [
+        {
+            "security_id": ids[symbol],
+            "symbol": symbol,
+            "timestamp": instant(bar["t"]),
+            "open": bar["o"],
+            "high": bar["h"],
+            "low": bar["l"],
+            "close": bar["c"],
+            "volume": bar["v"],
+            "trade_count": bar["n"],
+            "vwap": bar["vw"],
+        }
+        for symbol in sorted(symbols, key=ids.get)
+        for bar in server.minute_bars(symbol, start, end - dt.timedelta(minutes=1))
+    ]
+
+
+def test_minute_bars_publish_exactly_the_served_bars_following_every_page(alpaca):
+    alpaca.page_size = 100
+    members = universe("KO", "TSLA")
+    bars = AlpacaDailySource(fast_client(alpaca)).minute_bars(OCT14, members)
+    expected = served_minutes(alpaca, ["KO", "TSLA"], OCT14, "regular")
+    assert len(expected) == 2 * 390
+    assert bars.schema.equals(MINUTE_TICKS)
+    assert bars.to_pylist() == expected  # every column, trade_count and vwap from n and vw
+    requests = alpaca.requests_to(BARS)
+    assert len(requests) == 8  # 780 bars in pages of 100
+    assert "page_token" not in requests[0].params
+    tokens = [r.params["page_token"] for r in requests[1:]]
+    assert len(set(tokens)) == 7
+    assert {r.params["symbols"] for r in requests} == {"KO,TSLA"}
+    assert requests[0].user_agent.startswith("APCA-PY")  # sent by alpaca-py
+
+
+def test_the_extended_session_adds_pre_and_post_market_minutes(alpaca):
+    source = AlpacaDailySource(fast_client(alpaca))
+    members = universe("KO")
+    extended = source.minute_bars(OCT14, members, session="extended")
+    regular = source.minute_bars(OCT14, members, session="regular")
+    opens, closes = calendar.session_bounds(OCT14, "regular")
+    stamps = extended.column("timestamp").to_pylist()
+    assert extended.to_pylist() == served_minutes(alpaca, ["KO"], OCT14, "extended")
+    assert any(s < opens for s in stamps) and any(s >= closes for s in stamps)
+    assert stamps == sorted(stamps)
+    assert regular.num_rows == 390
+    assert regular.to_pylist() == [
+        r for r in extended.to_pylist() if opens <= r["timestamp"] < closes
+    ]
+    first, second = alpaca.requests_to(BARS)
+    assert instant(first.params["start"]) == dt.datetime(2021, 10, 14, 8, tzinfo=dt.UTC)
+    assert instant(first.params["end"]) == dt.datetime(2021, 10, 14, 23, 59, tzinfo=dt.UTC)
+    assert instant(second.params["start"]) == opens
+    with pytest.raises(ValueError, match="session 'overnight'"):
+        source.minute_bars(OCT14, members, session="overnight")
+
+
+def test_minute_rows_take_trade_count_and_vwap_when_sent_and_refuse_strays():
+    members = pa.table({"security_id": [1], "symbol": ["AAPL"]})
+    bar = {"t": "2021-10-14T13:30:00Z", "o": 1, "h": 2, "l": 1, "c": 2, "v": 10}
+    with_both = {**bar, "t": "2021-10-14T13:31:00Z", "n": 3, "vw": 1.5}
+    table = minute_table(OCT14, members, {"AAPL": [with_both, bar]})
+    assert table.schema.equals(MINUTE_TICKS)
+    rows = table.to_pylist()
+    assert [(r["trade_count"], r["vwap"]) for r in rows] == [(None, None), (3, 1.5)]
+    assert rows[0]["timestamp"] == dt.datetime(2021, 10, 14, 13, 30, tzinfo=dt.UTC)
+    with pytest.raises(SourceError, match="trade count 2.5"):
+        minute_table(OCT14, members, {"AAPL": [{**bar, "n": 2.5}]})
+    early = {**bar, "t": "2021-10-14T12:00:00Z"}
+    with pytest.raises(SourceError, match="12:00:00Z: outside the 2021-10-14 regular session"):
+        minute_table(OCT14, members, {"AAPL": [early]})
+    assert minute_table(OCT14, members, {"AAPL": [early]}, "extended").num_rows == 1
+    with pytest.raises(SourceError, match="duplicate minute"):
+        minute_table(OCT14, members, {"AAPL": [bar, bar]})
+
+
+# --- the project's HTTP policy around alpaca-py ---------------------------------------------------
+def test_a_repeated_page_token_fails_instead_of_looping(alpaca):
+    page = {"bars": {"AAPL": []}, "next_page_token": "c2FtZQ=="}
+    alpaca.inject(Fault(status=200, body=json.dumps(page).encode(), path=BARS, times=10))
+    with pytest.raises(SourceError, match="next_page_token 'c2FtZQ==' repeated"):
+        AlpacaDailySource(fast_client(alpaca)).daily_bars(OCT14, universe("AAPL"))
+    assert len(alpaca.requests_to(BARS)) == 2
+    alpaca.reset()  # the next call starts afresh: its first token is no repeat
+    assert AlpacaDailySource(fast_client(alpaca)).daily_bars(OCT14, universe("AAPL")).num_rows == 1
+
+
+def test_pages_per_call_are_bounded(alpaca):
+    alpaca.page_size = 1
+    client = fast_client(alpaca)
+    client.adapter.max_pages = 2
+    with pytest.raises(SourceError, match="more than 2 pages"):
+        AlpacaDailySource(client).daily_bars(OCT14, universe("AAPL", "NIO", "MSFT"))
+    assert len(alpaca.requests_to(BARS)) == 3
+
+
+def test_an_answer_alpaca_py_cannot_read_is_a_source_error(alpaca):
+    alpaca.inject(Fault(status=200, body=b'{"bars": null, "next_page_token": null}', path=BARS))
+    with pytest.raises(SourceError, match="cannot read"):
+        AlpacaDailySource(fast_client(alpaca)).daily_bars(OCT14, universe("AAPL"))
+    alpaca.inject(Fault(status=200, body=b"[]", path=BARS, times=10))
+    with pytest.raises(SourceError, match="expected a JSON object, got list"):
+        AlpacaDailySource(fast_client(alpaca)).daily_bars(OCT14, universe("AAPL"))
+
+
+def test_alpaca_py_does_not_retry_on_top_of_the_policy(alpaca):
+    alpaca.inject(Fault(status=429, headers={"Retry-After": "0"}, times=10))
+    client = fast_client(alpaca)
+    with pytest.raises(SourceError, match="failed after 3 attempts: HTTP 429") as err:
+        AlpacaDailySource(client).daily_bars(OCT14, universe("AAPL"))
+    assert len(alpaca.requests_to(BARS)) == 3  # the policy's attempts, none added by alpaca-py
+    assert "\n" not in str(err.value) and alpaca.secret_key not in str(err.value)
+    assert alpaca.secret_key not in repr(client) and alpaca.secret_key not in repr(client.http)
+    assert alpaca.secret_key not in repr(client.adapter)
+
+
+def test_the_keys_stay_out_of_a_refusal(alpaca):
+    client = fast_client(alpaca, ALPACA_API_SECRET_KEY="wrong-secret")
+    with pytest.raises(SourceError) as err:
+        AlpacaDailySource(client).minute_bars(OCT14, universe("AAPL"))
+    assert "HTTP 401" in str(err.value) and "wrong-secret" not in str(err.value)
+    assert len(alpaca.requests_to(BARS)) == 1
+    assert alpaca.requests_to(BARS)[0].header("APCA-API-SECRET-KEY") == "wrong-secret"
+
+
+def test_a_redirect_to_another_host_is_refused_through_alpaca_py(alpaca):
+    with FileServer(host="127.0.0.2") as elsewhere:
+        elsewhere.add(BARS, b'{"bars": {}, "next_page_token": null}')
+        alpaca.inject(Fault(status=302, headers={"Location": elsewhere.url + BARS}, path=BARS))
+        with pytest.raises(OffHostRedirect) as refused:
+            AlpacaDailySource(fast_client(alpaca)).daily_bars(OCT14, universe("AAPL"))
+        assert elsewhere.paths() == []
+    message = str(refused.value)
+    assert "http://127.0.0.1:" in message and "http://127.0.0.2:" in message
+    assert alpaca.key_id not in message and alpaca.secret_key not in message
+    assert len(alpaca.requests_to(BARS)) == 1
+
+
+def test_the_rate_limit_spaces_alpaca_py_requests(alpaca):
+    alpaca.page_size = 1
+    client = fast_client(alpaca, ALPACA_RATE_LIMIT_PER_MINUTE="600")  # 10 a second
+    acquired = []
+    take = client.http.limiter.acquire
+    client.http.limiter.acquire = lambda: (acquired.append(1), take())[1]
+    bars = AlpacaDailySource(client).daily_bars(OCT14, universe("AAPL", "NIO", "MSFT", "GE"))
+    assert bars.num_rows == 4
+    stamps = [r.at for r in alpaca.requests_to(BARS)]
+    assert len(stamps) == len(acquired) == 4
+    # a bucket of one token: 4 requests need 3 intervals of 0.1 s (less a margin)
+    assert stamps[-1] - stamps[0] >= 0.3 - 0.05
 
 
 # --- corporate actions --------------------------------------------------------------------------
@@ -341,6 +506,30 @@ def test_corporate_actions_are_mapped_to_each_security_and_merged(alpaca, lake):
     again = corporate_actions.ingest(lake, start, end, client=fast_client(alpaca))
     assert again["files_written"] == 0
     assert {k: lake.read_bytes(k) for k in lake.list("data/raw/corporate_actions")} == before
+
+
+def test_more_corporate_actions_than_a_page_holds_all_arrive(alpaca):
+    """alpaca-py's ``limit`` caps a whole answer; the client sets none, so every page counts."""
+    first = dt.date(2020, 1, 1)
+    many = [
+        {
+            "id": f"ko-dividend-{i:04d}",
+            "symbol": "KO",
+            "rate": 0.01,
+            "ex_date": (first + dt.timedelta(days=i)).isoformat(),
+            "process_date": (first + dt.timedelta(days=i)).isoformat(),
+        }
+        for i in range(1005)
+    ]
+    saved, alpaca.corporate_actions = alpaca.corporate_actions, {"cash_dividends": many}
+    try:
+        groups = fast_client(alpaca).corporate_actions(["KO"], first, dt.date(2022, 12, 31))
+    finally:
+        alpaca.corporate_actions = saved
+    assert [g["id"] for g in groups["cash_dividends"]] == [g["id"] for g in many]
+    requests = alpaca.requests_to(ACTIONS)
+    assert [r.params["limit"] for r in requests] == ["1000", "1000"]
+    assert "page_token" in requests[1].params
 
 
 def test_events_of_symbols_nobody_held_then_are_reported_not_stored(lake):

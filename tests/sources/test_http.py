@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import email.utils
 import gzip
+import json
 import threading
 import time
+from urllib.parse import urlencode
 
 import pytest
 
-from equity_lake.sources.http import HttpClient, NotFound, RateLimiter, RetryPolicy, SourceError
+from equity_lake.sources.http import (
+    HttpClient,
+    NotFound,
+    OffHostRedirect,
+    RateLimiter,
+    RetryPolicy,
+    SourceError,
+)
 from standins.alpaca import AlpacaServer
 from standins.base import Fault
 
@@ -281,3 +290,28 @@ def test_a_redirect_on_the_same_host_is_followed(alpaca):
         body = http.get_json(BARS, PARAMS)
     assert set(body["bars"]) == {"AAPL", "NIO"}
     assert len(alpaca.requests_to(BARS)) == 2
+
+
+def test_fetch_gets_an_absolute_url_with_the_callers_headers_and_retries_a_bad_body(alpaca):
+    """What a ``requests`` adapter needs: the final answer whole, decoded JSON checked."""
+    keys = {"APCA-API-KEY-ID": alpaca.key_id, "APCA-API-SECRET-KEY": alpaca.secret_key}
+    alpaca.inject(Fault(bad_page=True))
+    with HttpClient(base_url=alpaca.url, retry=RetryPolicy(attempts=3), sleep=Sleeps()) as http:
+        answer = http.fetch(f"{alpaca.url}{BARS}?{urlencode(PARAMS)}", keys, json_body=True)
+    assert (answer.status, answer.reason) == (200, "OK")
+    assert sorted(answer.data["bars"]) == ["AAPL", "NIO"] and json.loads(answer.body) == answer.data
+    assert ("content-type", "application/json") in [(k.lower(), v) for k, v in answer.headers]
+    assert alpaca.secret_key not in repr(answer)
+    first, second = alpaca.requests
+    assert first.params == second.params == PARAMS
+    assert second.header("APCA-API-SECRET-KEY") == alpaca.secret_key
+
+
+def test_fetch_stays_on_the_origin_and_names_the_url_without_its_query(alpaca):
+    with client(alpaca) as http, pytest.raises(OffHostRedirect, match="127.0.0.2"):
+        http.fetch(f"http://127.0.0.2:{alpaca.port}{BARS}")
+    assert alpaca.requests == []
+    alpaca.inject(Fault(status=503, times=10))
+    with client(alpaca) as http, pytest.raises(SourceError) as err:
+        http.fetch(f"{alpaca.url}{BARS}?{urlencode(PARAMS)}")
+    assert str(err.value).startswith(f"GET {alpaca.url}{BARS} failed after 3 attempts: HTTP 503")

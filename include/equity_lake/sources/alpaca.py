@@ -1,14 +1,23 @@
 """The ``alpaca`` source: Alpaca market data v2 bars and v1 corporate actions.
 
+The calls go through alpaca-py, Alpaca's own SDK: it knows the endpoints, the request
+parameters and the ``next_page_token`` pagination, so the project keeps no hand-written copy of
+Alpaca's API. The HTTP policy stays the project's: alpaca-py sends through a
+``requests.Session``, and on that session :class:`PolicyAdapter` hands every request to the
+shared ``HttpClient`` (per-process rate limit, 429 waits for the provider's reset, 5xx, timeouts
+and cut-off bodies retried with backoff, no redirect to another host, one-line ``SourceError``
+after the attempts). alpaca-py's own retry loop is switched off so nothing retries on top, and
+the adapter refuses a ``next_page_token`` repeated within one call (alpaca-py would follow it
+forever) and bounds the pages per call. A page that cannot be read fails the whole call, so a
+day is never published half-fetched.
+
 Bars are requested raw (``adjustment=raw``): the lake stores prices as traded and computes
-adjusted series itself (``equity_lake.adjust``). Many symbols go in one request and every page
-is followed through ``next_page_token``; a page that cannot be read fails the whole call, so a
-day is never published half-fetched. Requests go through the shared ``HttpClient`` (client-side
-rate limit, 429 waits for the provider's reset, 5xx and timeouts retried with backoff).
+adjusted series itself (``equity_lake.adjust``). Many symbols go in one request. alpaca-py runs
+with ``raw_data=True``, so the answers stay Alpaca's own dicts and are validated here.
 
 Configuration (the environment; in Airflow the ``alpaca_default`` connection is exported into
-it at task run time): ``ALPACA_API_KEY_ID`` / ``ALPACA_API_SECRET_KEY`` (sent as the
-``APCA-API-KEY-ID`` / ``APCA-API-SECRET-KEY`` headers), ``ALPACA_DATA_URL`` (any
+it at task run time): ``ALPACA_API_KEY_ID`` / ``ALPACA_API_SECRET_KEY`` (sent by alpaca-py as
+the ``APCA-API-KEY-ID`` / ``APCA-API-SECRET-KEY`` headers), ``ALPACA_DATA_URL`` (any
 Alpaca-compatible endpoint), ``ALPACA_FEED`` (``iex`` on the free plan, ``sip`` paid) and
 ``ALPACA_RATE_LIMIT_PER_MINUTE`` (per process; 200 on the free plan).
 
@@ -20,18 +29,32 @@ minute, kept as a tz-aware UTC instant.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
+import requests
+from alpaca.common.enums import Sort
+from alpaca.common.exceptions import APIError
+from alpaca.common.rest import RESTClient
+from alpaca.data.enums import Adjustment, CorporateActionsType, DataFeed
+from alpaca.data.historical import StockHistoricalDataClient
+from alpaca.data.historical.corporate_actions import CorporateActionsClient
+from alpaca.data.requests import CorporateActionsRequest, StockBarsRequest
+from alpaca.data.timeframe import TimeFrame
+from requests.adapters import BaseAdapter
+from requests.structures import CaseInsensitiveDict
 
 from equity_lake import calendar
-from equity_lake.lake.schemas import DAILY_TICKS, UTC_INSTANT
-from equity_lake.sources.http import HttpClient, RetryPolicy, SourceError
+from equity_lake.lake.schemas import DAILY_TICKS, MINUTE_TICKS, UTC_INSTANT
+from equity_lake.sources.http import Answer, HttpClient, RetryPolicy, SourceError
 
 NEW_YORK = ZoneInfo("America/New_York")
 DEFAULT_DATA_URL = "https://data.alpaca.markets"
@@ -41,11 +64,9 @@ FEEDS = ("iex", "sip", "delayed_sip", "boats", "overnight", "otc")
 DEFAULT_RATE_PER_MINUTE = 200.0
 BARS_PATH = "/v2/stocks/bars"
 CORPORATE_ACTIONS_PATH = "/v1/corporate-actions"
-#: Alpaca's maximum page sizes
-BAR_PAGE_LIMIT = 10_000
-ACTION_PAGE_LIMIT = 1_000
 #: symbols per request (keeps the URL short; one daily page then holds them all)
 SYMBOLS_PER_REQUEST = 100
+#: pages one call may take before it is taken for a loop
 MAX_PAGES = 100_000
 #: the corporate action types the lake maps, and the response key each comes back under
 ACTION_TYPES = {
@@ -54,19 +75,11 @@ ACTION_TYPES = {
     "cash_dividend": "cash_dividends",
     "name_change": "name_changes",
 }
-
-MINUTE_BARS = pa.schema(
-    [
-        ("security_id", pa.int64()),
-        ("symbol", pa.string()),
-        ("timestamp", UTC_INSTANT),
-        ("open", pa.float64()),
-        ("high", pa.float64()),
-        ("low", pa.float64()),
-        ("close", pa.float64()),
-        ("volume", pa.int64()),
-    ]
-)
+_Client = TypeVar("_Client", bound=RESTClient)
+#: request headers the adapter leaves to httpx (framing and encodings are its business)
+_HOP_HEADERS = frozenset({"connection", "content-length", "accept-encoding", "host"})
+#: answer headers that no longer describe the body httpx handed over (decoded, read whole)
+_BODY_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
 class AlpacaConfigError(ValueError):
@@ -117,11 +130,8 @@ class AlpacaConfig:
         )
 
     def headers(self) -> dict[str, str]:
+        """The key headers Alpaca expects (alpaca-py sends these itself)."""
         return {"APCA-API-KEY-ID": self.key_id, "APCA-API-SECRET-KEY": self.secret_key}
-
-
-def _utc(instant: dt.datetime) -> str:
-    return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _parse_instant(text: object, what: str) -> dt.datetime:
@@ -146,42 +156,145 @@ def _batches(items: Sequence[str], size: int) -> Iterator[list[str]]:
         yield list(items[i : i + size])
 
 
+# --- the project's HTTP policy under alpaca-py ---------------------------------------------------
+class PolicyAdapter(BaseAdapter):
+    """A ``requests`` transport that sends through the project's :class:`HttpClient`.
+
+    Every request alpaca-py makes is fetched by ``http`` (rate limit, retries, same-origin
+    redirects only); its failures propagate as the project's ``SourceError`` / ``NotFound``.
+    Per call and thread, a page without ``page_token`` starts the call; a ``next_page_token``
+    seen before in it, or more than ``max_pages`` pages, fail the call.
+    """
+
+    def __init__(self, http: HttpClient, max_pages: int = MAX_PAGES) -> None:
+        super().__init__()
+        self.http = http
+        self.max_pages = max_pages
+        self._call = threading.local()
+
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: object = None,
+        verify: object = True,
+        cert: object = None,
+        proxies: object = None,
+    ) -> requests.Response:
+        """GET ``request`` through the policy; a 2xx JSON object answer or an exception."""
+        url = request.url or ""
+        where = f"{request.method} {url.partition('?')[0]}"
+        if request.method != "GET":
+            raise SourceError(f"{where}: only GET is sent to Alpaca's data API")
+        if not _page_token(url) or not hasattr(self._call, "tokens"):
+            self._call.tokens, self._call.pages = set(), 0
+        headers = {k: v for k, v in request.headers.items() if k.lower() not in _HOP_HEADERS}
+        answer = self.http.fetch(url, headers, json_body=True)
+        if not 200 <= answer.status < 300:
+            raise SourceError(f"{where}: HTTP {answer.status} {answer.reason}")
+        if not isinstance(answer.data, dict):
+            raise SourceError(f"{where}: expected a JSON object, got {type(answer.data).__name__}")
+        self._next_page(where, answer.data.get("next_page_token"))
+        return _requests_response(request, answer)
+
+    def _next_page(self, where: str, token: object) -> None:
+        """Count the page and remember its token; a repeat or too many pages is an error."""
+        self._call.pages += 1
+        if self._call.pages > self.max_pages:
+            raise SourceError(f"{where}: more than {self.max_pages} pages")
+        if token is None:
+            return
+        if not isinstance(token, str) or not token:
+            raise SourceError(f"{where}: next_page_token {token!r} is not a token")
+        if token in self._call.tokens:
+            raise SourceError(f"{where}: next_page_token {token!r} repeated")
+        self._call.tokens.add(token)
+
+    def close(self) -> None:
+        """Nothing to release: the ``HttpClient`` is closed by its owner."""
+
+
+def _page_token(url: str) -> str:
+    return parse_qs(urlsplit(url).query).get("page_token", [""])[-1]
+
+
+def _requests_response(request: requests.PreparedRequest, answer: Answer) -> requests.Response:
+    """``answer`` as the ``requests.Response`` alpaca-py reads (a JSON body is UTF-8)."""
+    response = requests.Response()
+    response.status_code = answer.status
+    response.reason = answer.reason
+    response.url = answer.url
+    response.request = request
+    response.headers = CaseInsensitiveDict(
+        (k, v) for k, v in answer.headers if k.lower() not in _BODY_HEADERS
+    )
+    response.encoding = "utf-8"
+    response.raw = io.BytesIO(answer.body)
+    return response
+
+
+def _under_policy(client: _Client, adapter: PolicyAdapter) -> _Client:
+    """Route ``client``'s session through ``adapter`` and switch off alpaca-py's retries
+    (``RESTClient._request`` loops ``while retry >= 0``; 0 means one attempt)."""
+    client._retry = 0
+    client._retry_codes = []
+    session = client._session
+    session.trust_env = False  # no proxy or .netrc credentials from the environment
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return client
+
+
 class AlpacaClient:
-    """Alpaca's bars and corporate-actions endpoints, every page followed."""
+    """Alpaca's bars and corporate actions through alpaca-py, every page followed, under the
+    project's HTTP policy."""
 
     def __init__(self, config: AlpacaConfig, *, retry: RetryPolicy | None = None) -> None:
         self.config = config
         self.http = HttpClient(
             base_url=config.data_url,
-            headers=config.headers(),
             rate_per_second=config.rate_per_minute / 60.0,
             retry=retry or RetryPolicy(),
         )
+        self.adapter = PolicyAdapter(self.http)
+        keys = {"api_key": config.key_id, "secret_key": config.secret_key}
+        self.stocks = _under_policy(
+            StockHistoricalDataClient(**keys, raw_data=True, url_override=config.data_url),
+            self.adapter,
+        )
+        self.actions = _under_policy(
+            CorporateActionsClient(**keys, raw_data=True, url_override=config.data_url),
+            self.adapter,
+        )
 
     def close(self) -> None:
+        """Close alpaca-py's sessions and the HTTP client under them."""
+        self.stocks._session.close()
+        self.actions._session.close()
         self.http.close()
 
-    def _pages(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        """Every page of a paginated endpoint; a repeated token is an error, not a loop."""
-        token: str | None = None
-        seen: set[str] = set()
-        for _ in range(MAX_PAGES):
-            page = self.http.get_json(path, {**params, **({"page_token": token} if token else {})})
-            if not isinstance(page, dict):
-                raise SourceError(f"GET {path}: expected a JSON object, got {type(page).__name__}")
-            yield page
-            token = page.get("next_page_token")
-            if not token:
-                return
-            if token in seen:
-                raise SourceError(f"GET {path}: next_page_token {token!r} repeated")
-            seen.add(token)
-        raise SourceError(f"GET {path}: more than {MAX_PAGES} pages")
+    def _fetch(self, path: str, method: Callable[[Any], Any], request: Any) -> dict[str, Any]:
+        """``method(request)``, its every page fetched; an answer alpaca-py cannot read (a
+        missing or null data key, ...) is a ``SourceError`` too."""
+        try:
+            answer = method(request)
+        except SourceError:
+            raise
+        except (APIError, ValueError, TypeError, AttributeError, KeyError) as exc:
+            raise SourceError(
+                f"GET {self.config.data_url}{path}: an answer alpaca-py cannot read "
+                f"({type(exc).__name__}: {' '.join(str(exc).split())[:200]})"
+            ) from None
+        if not isinstance(answer, dict):
+            raise SourceError(
+                f"GET {self.config.data_url}{path}: expected an object, got {type(answer).__name__}"
+            )
+        return answer
 
     def bars(
         self,
         symbols: Sequence[str],
-        timeframe: str,
+        timeframe: TimeFrame,
         start: dt.datetime,
         end: dt.datetime,
         *,
@@ -191,30 +304,22 @@ class AlpacaClient:
         out: dict[str, list[dict[str, Any]]] = {}
         wanted = set(symbols)
         for batch in _batches(sorted(wanted), SYMBOLS_PER_REQUEST):
-            params = {
-                "symbols": ",".join(batch),
-                "timeframe": timeframe,
-                "start": _utc(start),
-                "end": _utc(end),
-                "adjustment": "raw",
-                "feed": self.config.feed,
-                "limit": BAR_PAGE_LIMIT,
-                "sort": "asc",
-            }
-            if asof is not None:
-                params["asof"] = asof.isoformat()
-            for page in self._pages(BARS_PATH, params):
-                bars = page.get("bars")
-                if bars is None:
-                    bars = {}
-                if not isinstance(bars, dict):
-                    raise SourceError(f"GET {BARS_PATH}: 'bars' is not a symbol map")
-                for symbol, rows in bars.items():
-                    if symbol not in wanted:
-                        raise SourceError(f"GET {BARS_PATH}: bars for unrequested {symbol!r}")
-                    if not isinstance(rows, list):
-                        raise SourceError(f"GET {BARS_PATH}: bars of {symbol} are not a list")
-                    out.setdefault(symbol, []).extend(rows)
+            request = StockBarsRequest(
+                symbol_or_symbols=batch,
+                timeframe=timeframe,
+                start=start,
+                end=end,
+                adjustment=Adjustment.RAW,
+                feed=DataFeed(self.config.feed),
+                sort=Sort.ASC,
+                asof=asof.isoformat() if asof is not None else None,
+            )
+            for symbol, rows in self._fetch(BARS_PATH, self.stocks.get_stock_bars, request).items():
+                if symbol not in wanted:
+                    raise SourceError(f"GET {BARS_PATH}: bars for unrequested {symbol!r}")
+                if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+                    raise SourceError(f"GET {BARS_PATH}: bars of {symbol} are not a list of bars")
+                out.setdefault(symbol, []).extend(rows)
         return out
 
     def corporate_actions(
@@ -226,26 +331,23 @@ class AlpacaClient:
     ) -> dict[str, list[dict[str, Any]]]:
         """Corporate actions per response type (``forward_splits``, ...), all pages."""
         out: dict[str, list[dict[str, Any]]] = {}
-        types = list(types)
+        kinds = [CorporateActionsType(t) for t in types]
         for batch in _batches(sorted(set(symbols)), SYMBOLS_PER_REQUEST):
-            params = {
-                "symbols": ",".join(batch),
-                "types": ",".join(types),
-                "start": start.isoformat(),
-                "end": end.isoformat(),
-                "limit": ACTION_PAGE_LIMIT,
-                "sort": "asc",
-            }
-            for page in self._pages(CORPORATE_ACTIONS_PATH, params):
-                groups = page.get("corporate_actions") or {}
-                if not isinstance(groups, dict):
-                    raise SourceError(
-                        f"GET {CORPORATE_ACTIONS_PATH}: 'corporate_actions' is not an object"
-                    )
-                for kind, rows in groups.items():
-                    if not isinstance(rows, list):
-                        raise SourceError(f"GET {CORPORATE_ACTIONS_PATH}: {kind} is not a list")
-                    out.setdefault(kind, []).extend(rows)
+            request = CorporateActionsRequest(
+                symbols=batch,
+                types=kinds,
+                start=start,
+                end=end,
+                limit=None,  # alpaca-py's limit caps the whole answer: never cut it short
+                sort=Sort.ASC,
+            )
+            groups = self._fetch(
+                CORPORATE_ACTIONS_PATH, self.actions.get_corporate_actions, request
+            )
+            for kind, rows in groups.items():
+                if not isinstance(rows, list):
+                    raise SourceError(f"GET {CORPORATE_ACTIONS_PATH}: {kind} is not a list")
+                out.setdefault(kind, []).extend(rows)
         return out
 
 
@@ -272,6 +374,21 @@ def _volume(bar: Mapping[str, Any], what: str) -> int:
     if not value.is_integer():
         raise SourceError(f"{what}: volume {value!r} is not a whole number of shares")
     return int(value)
+
+
+def _trade_count(bar: Mapping[str, Any], what: str) -> int | None:
+    """Alpaca's ``n`` (trades in the bar); None when the bar has none."""
+    if bar.get("n") is None:
+        return None
+    value = _number(bar, "n", what)
+    if not value.is_integer():
+        raise SourceError(f"{what}: trade count {value!r} is not a whole number")
+    return int(value)
+
+
+def _vwap(bar: Mapping[str, Any], what: str) -> float | None:
+    """Alpaca's ``vw`` (volume-weighted average price); None when the bar has none."""
+    return None if bar.get("vw") is None else _number(bar, "vw", what)
 
 
 def _columns(
@@ -319,24 +436,36 @@ def daily_table(day: dt.date, universe: pa.Table, bars: Mapping[str, list[dict]]
     return pa.table(_columns(rows, pa.date32()), schema=DAILY_TICKS)
 
 
-def minute_table(day: dt.date, universe: pa.Table, bars: Mapping[str, list[dict]]) -> pa.Table:
-    """Minute bars of ``day``'s regular session as UTC instants (MINUTE_BARS columns)."""
+def minute_table(
+    day: dt.date, universe: pa.Table, bars: Mapping[str, list[dict]], session: str = "regular"
+) -> pa.Table:
+    """Minute bars of ``day``'s ``session`` ("regular" or "extended") as UTC instants of the
+    minute's start, sorted by security and time (MINUTE_TICKS columns; ``trade_count`` and
+    ``vwap`` null where Alpaca sends no ``n`` / ``vw``).
+
+    A bar outside the session's ``[start, end)`` or a minute twice fails the call.
+    """
     ids = _symbol_ids(universe)
-    opens, closes = calendar.session_open_utc(day), calendar.session_close_utc(day)
+    start, end = calendar.session_bounds(day, session)
     rows = []
     for symbol, items in bars.items():
         seen: set[dt.datetime] = set()
         for bar in items:
             what = f"alpaca minute bar {symbol} {bar.get('t')}"
             stamp = _parse_instant(bar.get("t"), what)
-            if not opens <= stamp < closes:
-                raise SourceError(f"{what}: outside the {day} session {opens:%H:%M}Z..")
+            if not start <= stamp < end:
+                raise SourceError(
+                    f"{what}: outside the {day} {session} session {start:%H:%M}Z..{end:%H:%M}Z"
+                )
             if stamp in seen:
                 raise SourceError(f"{what}: duplicate minute")
             seen.add(stamp)
             rows.append((ids[symbol], symbol, stamp, bar, what))
     rows.sort(key=lambda r: (r[0], r[2]))
-    return pa.table(_columns(rows, UTC_INSTANT), schema=MINUTE_BARS)
+    columns = _columns(rows, UTC_INSTANT)
+    columns["trade_count"] = pa.array([_trade_count(r[3], r[4]) for r in rows], pa.int64())
+    columns["vwap"] = pa.array([_vwap(r[3], r[4]) for r in rows], pa.float64())
+    return pa.table(columns, schema=MINUTE_TICKS)
 
 
 def _new_york_midnight(day: dt.date) -> dt.datetime:
@@ -366,18 +495,19 @@ class AlpacaDailySource:
             return DAILY_TICKS.empty_table()
         start = _new_york_midnight(day)
         end = _new_york_midnight(day + dt.timedelta(days=1)) - dt.timedelta(seconds=1)
-        bars = self.client.bars(symbols, "1Day", start, end, asof=day)
+        bars = self.client.bars(symbols, TimeFrame.Day, start, end, asof=day)
         return daily_table(day, universe, bars)
 
-    def minute_bars(self, day: dt.date, universe: pa.Table) -> pa.Table:
-        """The regular session's one-minute bars (09:30 up to the close, New York time)."""
+    def minute_bars(self, day: dt.date, universe: pa.Table, session: str = "regular") -> pa.Table:
+        """``day``'s one-minute bars (MINUTE_TICKS): the ``regular`` session (09:30 up to the
+        close, New York time) or the ``extended`` hours around it (pre- and post-market)."""
+        start, end = calendar.session_bounds(day, session)
         symbols = universe.column("symbol").to_pylist()
         if not symbols:
-            return MINUTE_BARS.empty_table()
-        start = calendar.session_open_utc(day)
-        end = calendar.session_close_utc(day) - dt.timedelta(minutes=1)
-        bars = self.client.bars(symbols, "1Min", start, end, asof=day)
-        return minute_table(day, universe, bars)
+            return MINUTE_TICKS.empty_table()
+        last = end - dt.timedelta(minutes=1)  # Alpaca's end is inclusive
+        bars = self.client.bars(symbols, TimeFrame.Minute, start, last, asof=day)
+        return minute_table(day, universe, bars, session)
 
 
 # --- corporate actions -> lake rows --------------------------------------------------------------

@@ -85,6 +85,20 @@ class RetryPolicy:
         return base * (0.5 + random.random() / 2)
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A final HTTP answer, read whole (what :meth:`HttpClient.fetch` returns)."""
+
+    url: str
+    status: int
+    reason: str
+    #: as received, a name may repeat; ``body`` is already decoded (gzip, ...)
+    headers: list[tuple[str, str]]
+    body: bytes = field(repr=False)
+    #: the decoded JSON body, when asked for
+    data: Any = field(default=None, repr=False)
+
+
 @dataclass
 class HttpClient:
     """httpx with a rate limit and the retry policy; one per source and process."""
@@ -126,6 +140,29 @@ class HttpClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def fetch(
+        self, url: str, headers: Mapping[str, str] | None = None, *, json_body: bool = False
+    ) -> Answer:
+        """GET an absolute ``url`` (on the configured origin) with extra ``headers``, under the
+        same rate limit, retries and redirect rule as :meth:`get`, and return the final answer
+        read whole: for a caller that builds its own response object (a ``requests`` adapter).
+
+        With ``json_body``, a body that is not JSON is retried like a cut-off transfer and the
+        decoded body is returned in ``Answer.data``.
+        """
+
+        def answer(response: httpx.Response) -> Answer:
+            return Answer(
+                url=str(response.url),
+                status=response.status_code,
+                reason=response.reason_phrase,
+                headers=list(response.headers.multi_items()),
+                body=response.content,
+                data=_json_body(response) if json_body else None,
+            )
+
+        return self.get(url, headers=headers, parse=answer)
+
     def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         """GET ``path`` and decode its JSON body, retrying transient failures.
 
@@ -140,19 +177,22 @@ class HttpClient:
         params: Mapping[str, Any] | None = None,
         parse: Callable[[httpx.Response], Any] | None = None,
         sink: BinaryIO | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
-        """GET ``path``; with ``sink``, a 200 body is streamed into it (rewound on each retry)
-        rather than held in memory: for archives too large for that (SEC's companyfacts.zip)."""
+        """GET ``path`` (relative to ``base_url``, or an absolute URL on its origin); with
+        ``sink``, a 200 body is streamed into it (rewound on each retry) rather than held in
+        memory: for archives too large for that (SEC's companyfacts.zip). ``headers`` are
+        added to the client's own for this request."""
         last = ""
         for attempt in range(1, self.retry.attempts + 1):
             self.limiter.acquire()
             try:
                 if sink is None:
-                    response = self._client.get(path, params=params)
+                    response = self._client.get(path, params=params, headers=headers)
                     # read the whole body now so a truncated transfer is a retryable failure
                     response.read()
                 else:
-                    response = self._stream(path, params, sink)
+                    response = self._stream(path, params, sink, headers)
             except (httpx.TimeoutException, httpx.TransportError, httpx.DecodingError) as exc:
                 last = f"{type(exc).__name__}: {exc}"
                 if attempt < self.retry.attempts:
@@ -185,14 +225,24 @@ class HttpClient:
                     self.sleep(self.retry.delay(attempt))
                 continue
         raise SourceError(
-            f"GET {self.base_url.rstrip('/')}/{path.lstrip('/')} failed after "
+            f"GET {self._label(path)} failed after "
             f"{self.retry.attempts} attempts: {_snippet(last, 400)}"
         )
 
+    def _label(self, path: str) -> str:
+        """The URL a failure names (an absolute ``path`` without its query string)."""
+        if path.startswith(("http://", "https://")):
+            return path.partition("?")[0]
+        return f"{self.base_url.rstrip('/')}/{path.lstrip('/')}"
+
     def _stream(
-        self, path: str, params: Mapping[str, Any] | None, sink: BinaryIO
+        self,
+        path: str,
+        params: Mapping[str, Any] | None,
+        sink: BinaryIO,
+        headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
-        with self._client.stream("GET", path, params=params) as response:
+        with self._client.stream("GET", path, params=params, headers=headers) as response:
             if response.status_code != 200:
                 response.read()
                 return response
