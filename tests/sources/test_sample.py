@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 from equity_lake import calendar
+from equity_lake.lake.schemas import MINUTE_TICKS
 from equity_lake.sources.sample import DAILY_BARS_SCHEMA, EXCHANGES, SampleMarket
 
 SAMPLE_DAYS = [
@@ -391,3 +392,177 @@ def test_the_years_to_2025_are_unchanged_by_the_later_ones(market, periods, acti
     change = early[early["action"] == "symbol_change"].iloc[-1]
     assert (change["security_id"], change["ex_date"]) == (110136, dt.date(2024, 12, 3))
     assert (change["old_symbol"], change["new_symbol"]) == ("GYP", "SNZ")
+
+
+# --- minute bars --------------------------------------------------------------------------------
+
+MINUTE_DAY = dt.date(2024, 12, 23)
+
+
+def _minute_ids(market: SampleMarket, day: dt.date, step: int = 20) -> list[int]:
+    return [int(i) for i in market.active_security_ids(day)[::step]]
+
+
+def _aggregate(minutes: pd.DataFrame) -> pd.DataFrame:
+    return minutes.groupby("security_id").agg(
+        open=("open", "first"),
+        high=("high", "max"),
+        low=("low", "min"),
+        close=("close", "last"),
+        volume=("volume", "sum"),
+        bars=("volume", "size"),
+    )
+
+
+def _assert_bars_are_consistent(minutes: pd.DataFrame) -> None:
+    o, h, lo, c = (minutes[k].to_numpy() for k in ("open", "high", "low", "close"))
+    assert (lo > 0).all()
+    assert (lo <= np.minimum(o, c)).all() and (np.maximum(o, c) <= h).all()
+    for prices in (o, h, lo, c):  # cents from $1 up, like the daily bars
+        cents = prices[prices >= 1] * 100
+        assert np.allclose(cents, np.round(cents), rtol=0, atol=1e-6)
+    assert (minutes["volume"] >= 1).all()
+    assert (minutes["trade_count"] >= 1).all()
+    assert (minutes["trade_count"] <= minutes["volume"]).all()
+    assert ((minutes["low"] <= minutes["vwap"]) & (minutes["vwap"] <= minutes["high"])).all()
+    assert (minutes["timestamp"].dt.second == 0).all()
+    keys = minutes[["security_id", "timestamp"]]
+    assert not keys.duplicated().any()
+    assert keys.equals(keys.sort_values(["security_id", "timestamp"]))
+
+
+def test_minute_bars_aggregate_exactly_to_the_daily_bars(market):
+    ids = _minute_ids(market, MINUTE_DAY)
+    daily = market.daily_bars(MINUTE_DAY, ids).to_pandas().set_index("security_id")
+    minutes = market.minute_bars(MINUTE_DAY, ids).to_pandas()
+    assert len(daily) == len(ids) > 250
+    _assert_bars_are_consistent(minutes)
+    agg = _aggregate(minutes)
+    assert list(agg.index) == list(daily.index)
+    for column in ("open", "high", "low", "close", "volume"):
+        assert (agg[column] == daily[column]).all(), column
+    # a bar means a trade: never more bars than the session has minutes or shares traded
+    assert (agg["bars"] <= 390).all() and (agg["bars"] <= daily["volume"]).all()
+    assert (minutes.groupby("security_id")["symbol"].first() == daily["symbol"]).all()
+    # the bars open at the previous bar's close
+    same = minutes["security_id"].to_numpy()[1:] == minutes["security_id"].to_numpy()[:-1]
+    assert (minutes["open"].to_numpy()[1:][same] == minutes["close"].to_numpy()[:-1][same]).all()
+
+
+def test_an_early_close_has_at_most_210_minutes_all_inside_the_session(market):
+    day = dt.date(2024, 12, 24)
+    assert calendar.session_minutes(day) == 210
+    start, end = calendar.session_bounds(day)
+    ids = _minute_ids(market, day, step=40)
+    minutes = market.minute_bars(day, ids).to_pandas()
+    _assert_bars_are_consistent(minutes)
+    assert minutes["timestamp"].min() >= start and minutes["timestamp"].max() < end
+    agg = _aggregate(minutes)
+    assert agg["bars"].max() == 210
+    daily = market.daily_bars(day, ids).to_pandas().set_index("security_id")
+    columns = ["open", "high", "low", "close", "volume"]
+    assert (agg[columns] == daily[columns]).all().all()
+
+
+def test_liquid_names_trade_every_minute_and_thin_names_have_gaps(market):
+    daily = market.daily_bars(MINUTE_DAY).to_pandas().sort_values("volume")
+    thin = daily["security_id"].head(60).tolist()
+    liquid = daily["security_id"].tail(60).tolist()
+    bars = _aggregate(market.minute_bars(MINUTE_DAY, thin + liquid).to_pandas())["bars"]
+    assert (bars[liquid] >= 385).all() and bars.max() == 390
+    assert bars[thin].median() < 100 and (bars[thin] >= 1).all()
+
+
+def test_minute_volume_is_heavier_at_the_open_and_the_close(market):
+    minutes = market.minute_bars(MINUTE_DAY, _minute_ids(market, MINUTE_DAY)).to_pandas()
+    start, _ = calendar.session_bounds(MINUTE_DAY)
+    minute = ((minutes["timestamp"] - start).dt.total_seconds() // 60).astype(int)
+    profile = minutes.groupby(minute)["volume"].sum().reindex(range(390), fill_value=0)
+    midday = profile.iloc[150:240].mean()
+    assert profile.iloc[:30].mean() > 1.5 * midday
+    assert profile.iloc[-30:].mean() > 1.5 * midday
+
+
+def test_a_securitys_minutes_do_not_depend_on_the_others_asked_for(market):
+    ids = _minute_ids(market, MINUTE_DAY, step=10)  # more than one vectorised block
+    assert len(ids) > 520
+    full = market.minute_bars(MINUTE_DAY, ids)
+    assert full.equals(market.minute_bars(MINUTE_DAY, ids))
+    asked = ids[::-1] + [1, 99_999_999, ids[0]]  # reversed, unknown and duplicated ids
+    assert market.minute_bars(MINUTE_DAY, asked).equals(full)
+    table = full.to_pandas()
+    for one in (ids[3], ids[-2]):
+        alone = market.minute_bars(MINUTE_DAY, [one]).to_pandas()
+        expected = table[table["security_id"] == one].reset_index(drop=True)
+        assert len(alone) > 0
+        pd.testing.assert_frame_equal(alone, expected)
+
+
+def test_a_securitys_minutes_change_from_day_to_day(market):
+    ids = _minute_ids(market, MINUTE_DAY, step=200)
+    today = market.minute_bars(MINUTE_DAY, ids).to_pandas()
+    before = market.minute_bars(calendar.previous_session(MINUTE_DAY), ids).to_pandas()
+    share_today = today.groupby("security_id")["volume"].apply(lambda v: v.iloc[0] / v.sum())
+    share_before = before.groupby("security_id")["volume"].apply(lambda v: v.iloc[0] / v.sum())
+    assert (share_today != share_before.reindex(share_today.index)).mean() > 0.9
+
+
+def test_extended_hours_add_sparse_bars_and_keep_the_regular_rows(market):
+    ids = _minute_ids(market, MINUTE_DAY, step=40)
+    regular = market.minute_bars(MINUTE_DAY, ids)
+    extended = market.minute_bars(MINUTE_DAY, ids, session="extended")
+    assert extended.schema == regular.schema
+    ext = extended.to_pandas()
+    opens, closes = calendar.session_bounds(MINUTE_DAY)
+    start, end = calendar.session_bounds(MINUTE_DAY, "extended")
+    inside = (ext["timestamp"] >= opens) & (ext["timestamp"] < closes)
+    pd.testing.assert_frame_equal(ext[inside].reset_index(drop=True), regular.to_pandas())
+    outside = ext[~inside]
+    assert (outside["timestamp"] < opens).any() and (outside["timestamp"] >= closes).any()
+    assert outside["timestamp"].min() >= start and outside["timestamp"].max() < end
+    assert len(outside) < 0.5 * regular.num_rows  # sparse
+    assert outside["volume"].sum() < 0.05 * ext.loc[inside, "volume"].sum()  # small
+    _assert_bars_are_consistent(ext)
+    assert _aggregate(ext)["bars"].max() <= calendar.session_minutes(MINUTE_DAY, "extended")
+
+
+def test_minute_bars_schema_and_requests_that_have_no_bars(market):
+    ids = _minute_ids(market, MINUTE_DAY, step=500)
+    table = market.minute_bars(MINUTE_DAY, ids + [1, 99_999_999])
+    assert table.schema == MINUTE_TICKS
+    assert table.column("security_id").unique().to_pylist() == ids
+    assert all(table.column(c).null_count == 0 for c in table.column_names)
+    for empty in (
+        market.minute_bars(MINUTE_DAY, [1, 99_999_999]),
+        market.minute_bars(MINUTE_DAY, []),
+        market.minute_bars(dt.date(2008, 12, 31)),  # a session before the market starts
+        market.minute_bars(dt.date(2008, 12, 31), session="extended"),
+    ):
+        assert empty.num_rows == 0 and empty.schema == MINUTE_TICKS
+    with pytest.raises(ValueError, match="2024-12-25"):
+        market.minute_bars(dt.date(2024, 12, 25))
+    with pytest.raises(ValueError, match="overnight"):
+        market.minute_bars(MINUTE_DAY, session="overnight")
+
+
+def test_a_day_without_volume_has_one_empty_bar_at_the_open(market, monkeypatch):
+    ids = _minute_ids(market, MINUTE_DAY, step=1000)
+    bars = market._bars
+
+    def no_volume_for_the_first(pos, k):
+        table = bars(pos, k)
+        volume = table.column("volume").to_numpy().copy()
+        volume[0] = 0
+        return table.set_column(7, "volume", pa.array(volume))
+
+    monkeypatch.setattr(market, "_bars", no_volume_for_the_first)
+    daily = market.daily_bars(MINUTE_DAY, ids).to_pylist()[0]
+    minutes = market.minute_bars(MINUTE_DAY, ids).to_pandas()
+    quiet = minutes[minutes["security_id"] == ids[0]].to_dict("records")
+    assert len(quiet) == 1
+    assert quiet[0]["timestamp"] == calendar.session_bounds(MINUTE_DAY)[0]
+    assert {k: quiet[0][k] for k in ("open", "high", "low", "close", "volume")} == {
+        k: daily[k] for k in ("open", "high", "low", "close", "volume")
+    }
+    assert quiet[0]["trade_count"] == 0
+    assert (minutes.loc[minutes["security_id"] != ids[0], "volume"] >= 1).all()
