@@ -635,3 +635,40 @@ def test_a_page_that_cannot_be_read_publishes_nothing(alpaca, lake):
         daily_ticks.ingest(lake, OCT14, source="alpaca", run_id="test-alpaca-403")
     assert lake.list("data/raw/ticks/daily") == []
     assert calendar.is_session(OCT14)
+
+
+# --- through the minute-ticks ingest ------------------------------------------------------------
+def test_minute_ingest_publishes_the_served_bars_through_faults_and_the_gate(alpaca, lake):
+    from equity_lake.datasets import minute_ticks
+
+    alpaca.page_size = 100
+    symbols = ["KO", "TSLA"]
+    daily_ticks.ingest(lake, OCT14, source="alpaca", symbols=symbols, run_id="daily")
+    alpaca.inject(
+        Fault(status=429, headers={"Retry-After": "0"}, path=BARS, follow_up=False),
+        Fault(status=503, path=BARS, follow_up=True),
+        Fault(truncate=True, path=BARS, follow_up=True),
+        Fault(bad_page=True, path=BARS, follow_up=True),
+    )
+    result = minute_ticks.ingest(lake, OCT14, source="alpaca", symbols=symbols, run_id="m1")
+    published = pa.concat_tables(
+        lake.read_table(keys.minute_ticks_day(sid, OCT14)).cast(MINUTE_TICKS) for sid in (4, 10)
+    )
+    expected = served_minutes(alpaca, symbols, OCT14, "regular")
+    assert published.to_pylist() == sorted(
+        expected, key=lambda r: (r["security_id"], r["timestamp"])
+    )
+    assert result["rows"] == 780 and result["securities"] == 2
+    # IEX minutes are one venue: disagreeing with the daily bar is a warning, never a rejection
+    assert set(result["warnings"]) <= {"chunk-0001-of-0001"}
+    assert len(alpaca.requests_to(BARS)) > 8  # every page, and the retried ones
+
+
+def test_a_minute_page_that_never_arrives_publishes_nothing(alpaca, lake):
+    from equity_lake.datasets import minute_ticks
+
+    alpaca.page_size = 100
+    alpaca.inject(Fault(status=500, path=BARS, follow_up=True, times=50))
+    with pytest.raises(SourceError, match="HTTP 500"):
+        minute_ticks.ingest(lake, OCT14, source="alpaca", symbols=["KO", "TSLA"], run_id="m2")
+    assert lake.list("data/raw/ticks/minute") == []
