@@ -22,6 +22,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from common import fresh_bucket, gate_clock  # benchmarks/ is on sys.path
+
 ROOT = Path(__file__).resolve().parents[1]
 DAY = dt.date(2024, 12, 23)
 ROUNDS = 2
@@ -36,7 +38,7 @@ print(json.dumps({"rows": result["rows"], "peak_rss": peak}))
 """
 
 
-def bench_minutes(server: Any, fresh_bucket: Any) -> dict[str, float]:
+def bench_minutes(server: Any) -> dict[str, float]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -70,29 +72,14 @@ def bench_minutes(server: Any, fresh_bucket: Any) -> dict[str, float]:
             list(pool.map(write, slices(daily, "security_id")))
         return store
 
-    gate_seconds = 0.0
-    real_validate = wap.validate_table
-
-    def timed_validate(*args: Any, **kwargs: Any) -> Any:
-        nonlocal gate_seconds
-        started = time.perf_counter()
-        try:
-            return real_validate(*args, **kwargs)
-        finally:
-            gate_seconds += time.perf_counter() - started
-
     def engine() -> tuple[float, int, float, list[str]]:
-        nonlocal gate_seconds
         store = lake_with_daily_bars()
         found = minute_ticks.MINUTES.plan(store, Run(DAY, "bench", {"session": "regular"}))
-        gate_seconds = 0.0
-        wap.validate_table = timed_validate
-        try:
+        with gate_clock() as gate:
             started = time.perf_counter()
             rows = sum(cli_run(p.argv)["rows"] for p in found.partitions)
-            return time.perf_counter() - started, rows, gate_seconds, list(found.partitions[0].argv)
-        finally:
-            wap.validate_table = real_validate
+            seconds = time.perf_counter() - started
+        return seconds, rows, gate.seconds, list(found.partitions[0].argv)
 
     def baseline() -> float:
         fresh_bucket(server)
@@ -119,7 +106,7 @@ def bench_minutes(server: Any, fresh_bucket: Any) -> dict[str, float]:
         )
         return time.perf_counter() - started
 
-    real_validate(  # warm the gate (imports, the GX context) outside the timed region
+    wap.validate_table(  # warm the gate (imports, the GX context) outside the timed region
         "minute-ticks",
         with_context(
             minutes.slice(0, 1000),

@@ -31,14 +31,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
 
-from minute_bench import bench_minutes  # noqa: E402 - benchmarks/ is on sys.path
+from common import fresh_bucket, gate_clock  # noqa: E402 - benchmarks/ is on sys.path
+from minute_bench import bench_minutes  # noqa: E402
 from minute_bench import report as report_minutes  # noqa: E402
 
 from tests.servers import MotoS3  # noqa: E402
@@ -46,12 +46,6 @@ from tests.servers import MotoS3  # noqa: E402
 DAY = dt.date(2024, 12, 23)
 CHUNK_SIZE = 500
 ROUNDS = 2
-
-
-def _fresh_bucket(server: MotoS3) -> None:
-    bucket = f"bench-{uuid.uuid4().hex[:10]}"
-    server.create_bucket(bucket)
-    os.environ.update(server.env(bucket))
 
 
 def bench_ingest(server: MotoS3) -> dict[str, float]:
@@ -65,19 +59,7 @@ def bench_ingest(server: MotoS3) -> dict[str, float]:
     from equity_lake.sources.registry import daily_source
 
     built = master_build.build("sample")
-    gate_seconds = 0.0
-    real_validate = wap.validate_table  # the gate as write-audit-publish calls it
-
-    def timed_validate(*args, **kwargs):
-        nonlocal gate_seconds
-        t = time.perf_counter()
-        try:
-            return real_validate(*args, **kwargs)
-        finally:
-            gate_seconds += time.perf_counter() - t
-
-    wap.validate_table = timed_validate
-    real_validate(  # warm the gate (imports, context) outside the timed region
+    wap.validate_table(  # warm the gate (imports, context) outside the timed region
         "daily-ticks",
         daily_source("sample").daily_bars(DAY, master.SecurityMaster(built.master).active_on(DAY)),
         {"trading_date": DAY, "expected_rows": 1, "min_rows": 0},
@@ -90,18 +72,17 @@ def bench_ingest(server: MotoS3) -> dict[str, float]:
     groups = runs(bars.column("security_id").to_numpy())
 
     def ingest() -> tuple[float, int, float]:
-        nonlocal gate_seconds
-        _fresh_bucket(server)
+        fresh_bucket(server)
         store = LakeStore()
         store.write_table(keys.SECURITY_MASTER, built.master)
         plans = daily_ticks.plan(store, DAY, CHUNK_SIZE)
-        gate_seconds = 0.0
-        t = time.perf_counter()
-        rows = sum(cli.run(p.argv(DAY, "sample", "bench-run"))["rows"] for p in plans)
-        return time.perf_counter() - t, rows, gate_seconds
+        with gate_clock() as gate:
+            t = time.perf_counter()
+            rows = sum(cli.run(p.argv(DAY, "sample", "bench-run"))["rows"] for p in plans)
+            return time.perf_counter() - t, rows, gate.seconds
 
     def baseline() -> float:
-        _fresh_bucket(server)
+        fresh_bucket(server)
         fs = LakeStore()
 
         def write(group):
@@ -122,7 +103,6 @@ def bench_ingest(server: MotoS3) -> dict[str, float]:
         baselines.append(baseline())
     ingest_seconds, rows, gate_seconds = min(ingests)
     baseline_seconds = min(baselines)
-    wap.validate_table = real_validate
     return {
         "rows": rows,
         "ingest_s": ingest_seconds,
@@ -152,7 +132,7 @@ def bench_runtime(server: MotoS3) -> dict[str, float] | None:
     built = master_build.build("sample")
 
     def chunks() -> list[dict]:
-        _fresh_bucket(server)
+        fresh_bucket(server)
         store = LakeStore()
         store.write_table(keys.SECURITY_MASTER, built.master)
         plans = daily_ticks.plan(store, DAY, CHUNK_SIZE)
@@ -352,7 +332,7 @@ def main() -> int:
     server = MotoS3().start()
     try:
         ingest = bench_ingest(server)
-        minutes = bench_minutes(server, _fresh_bucket)
+        minutes = bench_minutes(server)
         runtime = bench_runtime(server)
     finally:
         server.stop()

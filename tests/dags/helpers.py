@@ -48,3 +48,23 @@ def environment(**env: str | None) -> Iterator[None]:
             else:
                 os.environ[name] = value
         yield
+
+
+@contextmanager
+def sample_lake(s3_server: Any, prefix: str) -> Iterator[tuple[Any, Any]]:
+    """A fresh bucket on the local S3 server holding the sample master and the calendar,
+    configured as the lake for the block: (store, security master)."""
+    import uuid
+
+    from equity_lake import calendar, master, master_build
+    from equity_lake.lake import keys
+    from equity_lake.lake.store import LakeStore
+
+    bucket = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    s3_server.create_bucket(bucket)
+    with environment(**s3_server.env(bucket)):
+        store = LakeStore()
+        built = master_build.build("sample")
+        store.write_table(keys.SECURITY_MASTER, built.master)
+        store.write_table(keys.CALENDAR_MASTER, calendar.calendar_table())
+        yield store, master.SecurityMaster(built.master)

@@ -1,18 +1,15 @@
 """End-to-end runs of the minute_ticks DAG with dag.test() against a local S3 server."""
 
 import datetime as dt
-import uuid
 
 import pyarrow as pa
 import pytest
 
-from equity_lake import calendar, master, master_build
 from equity_lake.datasets import daily_ticks
 from equity_lake.lake import keys
 from equity_lake.lake.schemas import MINUTE_TICKS
-from equity_lake.lake.store import LakeStore
 from equity_lake.sources import registry
-from tests.dags.helpers import environment, load_dag, run_session
+from tests.dags.helpers import load_dag, run_session, sample_lake
 
 DAY = dt.date(2024, 12, 24)  # a half day: 210 minutes, the run comes at 18:30 UTC
 SYMBOL_COUNT = 16
@@ -21,14 +18,7 @@ SYMBOL_COUNT = 16
 @pytest.fixture(scope="module")
 def lake(s3_server, airflow_db):
     """A bucket holding the sample master and the day's daily bars, as the lake."""
-    bucket = f"minute-{uuid.uuid4().hex[:10]}"
-    s3_server.create_bucket(bucket)
-    with environment(**s3_server.env(bucket)):
-        store = LakeStore()
-        built = master_build.build("sample")
-        store.write_table(keys.SECURITY_MASTER, built.master)
-        store.write_table(keys.CALENDAR_MASTER, calendar.calendar_table())
-        sm = master.SecurityMaster(built.master)
+    with sample_lake(s3_server, "minute") as (store, sm):
         symbols = sm.active_on(DAY).column("symbol").to_pylist()[200 : 200 + SYMBOL_COUNT]
         daily_ticks.ingest(store, DAY, symbols=symbols, run_id="daily")
         yield store, sm, symbols

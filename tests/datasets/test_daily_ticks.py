@@ -7,28 +7,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from equity_lake import cli, master, master_build
+from equity_lake import cli, master
 from equity_lake.datasets import daily_ticks
 from equity_lake.engine.chunks import Chunk
 from equity_lake.engine.wap import QualityGateFailed
 from equity_lake.lake import keys
 from equity_lake.lake.schemas import DAILY_TICKS
-from equity_lake.lake.store import LakeStore
 from equity_lake.sources import registry
 
 DAY = dt.date(2024, 12, 23)
-
-
-@pytest.fixture(scope="module")
-def built():
-    return master_build.build("sample")
-
-
-@pytest.fixture
-def store(built, local_env):
-    s = LakeStore()
-    s.write_table(keys.SECURITY_MASTER, built.master)
-    return s
 
 
 def test_chunk_parsing_and_bounds():

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.compute  # noqa: F401
 import pytest
 
-from equity_lake import calendar, cli, master_build
+from equity_lake import calendar, cli
 from equity_lake.datasets import daily_ticks
 from equity_lake.engine import runner
 from equity_lake.engine.dataset import Run
@@ -17,11 +17,6 @@ from equity_lake.master import SecurityMaster
 
 START, END = dt.date(2024, 11, 25), dt.date(2024, 12, 6)  # across a month's end
 SECURITIES = 24
-
-
-@pytest.fixture(scope="module")
-def built():
-    return master_build.build("sample")
 
 
 @pytest.fixture(scope="module")

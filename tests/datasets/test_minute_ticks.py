@@ -7,31 +7,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from equity_lake import calendar, cli, master, master_build, reader
+from equity_lake import calendar, cli, master, reader
 from equity_lake.datasets import daily_ticks, minute_ticks
 from equity_lake.engine.chunks import Chunk
 from equity_lake.engine.dataset import Run
 from equity_lake.engine.wap import QualityGateFailed
 from equity_lake.lake import keys
 from equity_lake.lake.schemas import MINUTE_TICKS
-from equity_lake.lake.store import LakeStore
 from equity_lake.sources import registry
 
 FULL_DAY = dt.date(2024, 12, 23)
 HALF_DAY = dt.date(2024, 12, 24)
 COUNT = 30
-
-
-@pytest.fixture(scope="module")
-def built():
-    return master_build.build("sample")
-
-
-@pytest.fixture
-def store(built, local_env):
-    s = LakeStore()
-    s.write_table(keys.SECURITY_MASTER, built.master)
-    return s
 
 
 def symbols_of(built, day, n=COUNT):
