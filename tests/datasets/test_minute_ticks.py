@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from equity_lake import calendar, cli, master, reader
+from equity_lake import calendar, cli, master, reader, runs
 from equity_lake.datasets import daily_ticks, minute_ticks
 from equity_lake.engine.chunks import Chunk
 from equity_lake.engine.dataset import Run
@@ -73,6 +73,8 @@ def test_a_half_day_publishes_the_sources_bars_one_object_per_security(store, bu
     assert result["warnings"] == {}  # every security's minutes agree with its daily bar
     again = minute_ticks.ingest(store, HALF_DAY, symbols=symbols, run_id="m2")
     assert again["files_written"] == 0 and again["files_unchanged"] == len(ids)
+    held = runs.summarize(store, "minute-ticks", HALF_DAY, HALF_DAY).splitlines()[2].split()
+    assert held[:3] == ["2024-12-24", str(expected.num_rows), "2"]  # what the lake holds
 
 
 def test_extended_hours_add_bars_outside_the_regular_session(store, built):

@@ -170,7 +170,9 @@ def ingest(
         for key, rows in targets:
             objects[key] = {"rows": rows.num_rows, "sha256": commits.rows_checksum(rows)}
         span.extend(commits.row_range(table, dataset.key_columns[0]) or ())
-        for day, count in commits.rows_per_day(table, dataset.key_columns[0]).items():
+        # rows per session: by the date key column, else (minutes, facts) all the run's day
+        by_day = commits.rows_per_day(table, dataset.key_columns[0])
+        for day, count in (by_day or {run.day.isoformat(): table.num_rows}).items():
             per_day[day] = per_day.get(day, 0) + count
         if audited.warnings:
             result.warnings[unit.entity or unit.name] = list(audited.warnings)
