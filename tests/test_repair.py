@@ -49,3 +49,26 @@ def test_repair_refuses_a_key_it_cannot_rebuild_with_one_line(local_env, capsys)
     assert cli.main(["repair", "data/master/calendar_master.parquet"]) == cli.EXIT_USAGE
     err = capsys.readouterr().err
     assert "is not an object repair rebuilds" in err and len(err.splitlines()) == 1
+
+
+def test_a_corrupt_minute_object_is_named_and_rebuilt(built, local_env, capsys):
+    from equity_lake.datasets import minute_ticks
+
+    store = LakeStore()
+    store.write_table(keys.SECURITY_MASTER, built.master)
+    sm = master.SecurityMaster(built.master)
+    day = DAYS[1]
+    symbols = sm.active_on(day).column("symbol").to_pylist()[:2]
+    minute_ticks.ingest(store, day, symbols=symbols, run_id="m1")
+    key = keys.minute_ticks_day(sm.security_for_symbol(symbols[0], day), day)
+    neighbour = keys.minute_ticks_day(sm.security_for_symbol(symbols[1], day), day)
+    original, untouched = store.read_table(key), store.read_bytes(neighbour)
+    store.write_bytes(key, b"PAR1 garbage")
+    # a re-run of the day meets the object, names it and stops for good, pointing at the repair
+    argv = ["ingest", "minute-ticks", "--date", day.isoformat(), "--symbols", symbols[0]]
+    assert cli.main(argv) == 3
+    assert f"equity-lake repair {key}" in capsys.readouterr().err
+    assert cli.main(["repair", key]) == 0
+    assert store.read_table(key).equals(original)
+    assert store.read_bytes(neighbour) == untouched
+    assert store.read_bytes(keys.corrupt_copy(key)) == b"PAR1 garbage"

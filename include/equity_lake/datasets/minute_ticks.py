@@ -207,28 +207,26 @@ def ingest(
 
 # --- the gate's context -----------------------------------------------------------------------
 def context(store: LakeStore | None, bars: pa.Table, day: dt.date, session: str) -> pa.Table:
-    """MINUTE_CONTEXT for ``bars`` (sorted by security, then time), row for row: each bar's
-    minute in the session, its security's bar count, and how its security's regular-session
-    minutes disagree with the day's daily bar in the lake (null: they agree, or the lake has
-    no daily bar for it; ``store`` None: no lake to compare with)."""
+    """MINUTE_CONTEXT for ``bars`` (any order), row for row: each bar's minute in the
+    session, its security's bar count, and how its security's regular-session minutes disagree
+    with the day's daily bar in the lake (null: they agree, or the lake has no daily bar for
+    it; ``store`` None: no lake to compare with)."""
     start, _ = calendar.session_bounds(day, session)
     stamps = pc.cast(bars.column("timestamp"), pa.int64()).to_numpy(zero_copy_only=False)
-    start_us = int(start.timestamp()) * 1_000_000
-    minute = (stamps - start_us) / 60_000_000.0
+    minute = (stamps - int(start.timestamp()) * 1_000_000) / 60_000_000.0
     sid = pc.fill_null(bars.column("security_id"), -1).to_numpy(zero_copy_only=False)
-    _, first, counts = np.unique(sid, return_index=True, return_counts=True)
-    per_row = np.repeat(counts, counts) if len(sid) else np.zeros(0, np.int64)
-    mismatch: list[str | None] = [None] * bars.num_rows
+    ids, row_of, counts = np.unique(sid, return_inverse=True, return_counts=True)
+    texts = np.full(len(ids), None, dtype=object)
     if store is not None and bars.num_rows:
-        daily = daily_bars(store, sorted(set(sid.tolist()) - {-1}), day)
-        regular = session_rows(bars, day)
-        found = disagreements(regular, daily)
-        for begin, count in zip(first.tolist(), counts.tolist(), strict=True):
-            text = found.get(int(sid[begin]))
-            if text is not None:
-                mismatch[begin : begin + count] = [text] * count
+        daily = daily_bars(store, [int(i) for i in ids if i != -1], day)
+        found = disagreements(session_rows(bars, day), daily)
+        texts[:] = [found.get(int(i)) for i in ids]
     return pa.table(
-        [pa.array(minute), pa.array(per_row, pa.int64()), pa.array(mismatch, pa.string())],
+        [
+            pa.array(minute, pa.float64()),
+            pa.array(counts[row_of], pa.int64()),
+            pa.array(texts[row_of], pa.string()),
+        ],
         schema=MINUTE_CONTEXT,
     )
 
