@@ -12,7 +12,7 @@ import equity_lake.cli.args as cli_args
 def register(groups: dict[str, Any]) -> None:
     p = groups["_top"].add_parser("repair", help="rebuild one lake object from its source")
     p.add_argument("key", help="e.g. data/raw/ticks/daily/103404/2024/12/ticks.parquet")
-    p.add_argument("--source", default="sample", help="ticks: sample, alpaca (or crsp for daily ticks)")
+    p.add_argument("--source", default="sample", help="sample, alpaca; crsp (daily)")
     p.add_argument("--date", help="rebuild with data known through this day (default: today)")
     p.add_argument("--run-id", help="names staging/quarantine keys (default: generated)")
     p.set_defaults(handler=repair)
