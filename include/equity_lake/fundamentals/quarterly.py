@@ -56,7 +56,16 @@ def quarters_as_of(
     spec = concepts.get(concept)
     if not spec.is_duration:
         raise ValueError(f"{concept} is an instant (a balance): it has no quarterly flow")
-    by_line = latest_by_line(candidate_rows(table, concept, as_of, unit))
+    ordered = quarters_of(candidate_rows(table, concept, as_of, unit), spec)
+    columns = {f.name: [r.get(f.name) for r in ordered] for f in QUARTERLY_SCHEMA}
+    columns["concept"] = [concept] * len(ordered)
+    return pa.Table.from_pydict(columns, schema=QUARTERLY_SCHEMA)
+
+
+def quarters_of(candidates: list[dict], spec: concepts.Concept) -> list[dict]:
+    """The quarters of ``candidates`` (``candidate_rows`` of one duration concept, those known
+    on the day asked about), ordered by period: for callers that ask about many days."""
+    by_line = latest_by_line(candidates)
     series: dict[tuple, list[dict]] = defaultdict(list)
     for (line, _start, _end, row_unit), row in by_line.items():
         series[(line, row_unit)].append(row)
@@ -68,10 +77,7 @@ def quarters_as_of(
             held = chosen.get(key)
             if held is None or (q["derived"], q["line"]) < (held["derived"], held["line"]):
                 chosen[key] = q
-    ordered = sorted(chosen.values(), key=lambda r: (r["end"], r["start"], r["unit"]))
-    columns = {f.name: [r.get(f.name) for r in ordered] for f in QUARTERLY_SCHEMA}
-    columns["concept"] = [concept] * len(ordered)
-    return pa.Table.from_pydict(columns, schema=QUARTERLY_SCHEMA)
+    return sorted(chosen.values(), key=lambda r: (r["end"], r["start"], r["unit"]))
 
 
 def derive(rows: list[dict]) -> list[dict]:
