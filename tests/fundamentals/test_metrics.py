@@ -99,3 +99,26 @@ def _ttm_row(concept, value, end, known):
         "quarters": 0,
         "quarter_ends": [],
     }
+
+
+def test_market_metrics_use_only_the_share_count_and_ttm_known_that_day():
+    table = ttm.ttm(APPLE, facts(APPLE))
+    prices = pa.table(
+        {
+            "security_id": [7, 7],
+            "timestamp": pa.array([D(2024, 10, 31), D(2024, 11, 1)], pa.date32()),
+            "close": [225.91, 222.91],
+        }
+    )
+    market = metrics.market_metrics(APPLE, table, prices)
+    cap = {r["as_of_date"]: r for r in market.to_pylist() if r["metric"] == "market_cap"}
+    # the 10-K of 2024-11-01 brought a new share count: the day before has the 10-Q's
+    july, october = 15_204_137_000, 15_115_823_000
+    assert cap[D(2024, 10, 31)]["value"] == pytest.approx(225.91 * july)
+    assert cap[D(2024, 11, 1)]["value"] == pytest.approx(222.91 * october)
+    assert all(r["inputs_known"] <= r["as_of_date"] for r in market.to_pylist())
+    ps = next(
+        r for r in market.to_pylist() if r["metric"] == "ps" and r["as_of_date"] == D(2024, 11, 1)
+    )
+    assert ps["value"] == pytest.approx(222.91 * october / 391_035_000_000)
+    assert set(market.column("metric").to_pylist()) == set(metrics.MARKET_METRICS)

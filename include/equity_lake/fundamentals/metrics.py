@@ -233,3 +233,58 @@ def _row(cik: str, day: dt.date, metric: str, value: float, unit: str, inputs: l
         "inputs": "; ".join(f"{r['concept']} {r['end']} {r['accn']}" for r in inputs),
         "inputs_known": max(r["as_of_date"] for r in inputs),
     }
+
+
+#: metrics that need the day's price: one row per trading day per company
+MARKET_METRICS = ("market_cap", "pe", "pb", "ps", "ev_ebit")
+
+
+def market_metrics(cik: str, ttm_table: pa.Table, prices: pa.Table, unit: str = "USD") -> pa.Table:
+    """Market-value metrics (METRICS_SCHEMA) on each trading day of ``prices`` (security_id,
+    timestamp, close: the raw close, as traded), each from the TTM rows known that day: the
+    share count filed by then (never one filed later), the TTM flows, debt and cash.
+
+    market_cap = close x shares outstanding; pe = close / diluted EPS (TTM); pb, ps = market
+    cap / equity, / revenue (TTM); ev_ebit = (market cap + debt - cash) / operating income
+    (TTM). A missing input or a zero denominator gives no row for that metric and day."""
+    rows = sorted(ttm_table.to_pylist(), key=lambda r: r["as_of_date"])
+    out: list[dict] = []
+    priced = prices.sort_by([("timestamp", "ascending")]).to_pylist()
+    for bar in priced:
+        day, close = bar["timestamp"], bar["close"]
+        if close is None or not close > 0:
+            continue
+        k = known_on(rows, day)
+        quote = {
+            "concept": "close",
+            "end": day,
+            "accn": f"security {bar['security_id']}",
+            "as_of_date": day,
+            "value": close,
+        }
+        shares = k.latest("shares_outstanding", "shares")
+        cap = None
+        if shares is not None and shares["value"] > 0:
+            cap = close * shares["value"]
+            out.append(_row(cik, day, "market_cap", cap, unit, [quote, shares]))
+        eps = k.latest("eps_diluted", f"{unit}/shares")
+        if eps is not None and eps["value"]:
+            out.append(_row(cik, day, "pe", close / eps["value"], "ratio", [quote, eps]))
+        if cap is None:
+            continue
+        for metric, concept in (("pb", "equity"), ("ps", "revenue")):
+            base = k.latest(concept, unit)
+            if base is not None and base["value"]:
+                out.append(
+                    _row(cik, day, metric, cap / base["value"], "ratio", [quote, shares, base])
+                )
+        ebit, cash = k.latest("operating_income", unit), k.latest("cash", unit)
+        debt = total_debt(k, unit)
+        if ebit is not None and ebit["value"] and cash is not None and debt is not None:
+            value = (cap + debt[0] - cash["value"]) / ebit["value"]
+            out.append(
+                _row(cik, day, "ev_ebit", value, "ratio", [quote, shares, *debt[1], cash, ebit])
+            )
+    for row in out:
+        row["unit"] = unit if row["metric"] == "market_cap" else "ratio"
+    return pa.Table.from_pylist(out, schema=METRICS_SCHEMA)
