@@ -73,7 +73,9 @@ def ttm(cik: str, facts: pa.Table) -> pa.Table:
 def _known_by_day(facts: pa.Table, spec: concepts.Concept) -> Iterator[tuple[dt.date, list[dict]]]:
     """(filing day, the concept's candidate facts known that day) on each day one of them
     was filed: the facts are read once, each day is a filter of them."""
-    rows = candidate_rows(facts, spec.name, dt.date.max)
+    # a period that had not ended when it was filed (a subsequent event, a quarter still
+    # running) is no trailing value of that day: left out rather than dated before its end
+    rows = [r for r in candidate_rows(facts, spec.name, dt.date.max) if r["end"] <= r["filed"]]
     rows.sort(key=lambda r: r["filed"])
     known: list[dict] = []
     for i, row in enumerate(rows):

@@ -660,3 +660,68 @@ def minute_ticks(
     expectations[0] = gxe.ExpectTableColumnsToMatchOrderedList(column_list=columns)
     expectations[0].meta = {"trading_date": day.isoformat(), "session": session}
     return gx.ExpectationSuite(name=MINUTE_TICKS_SUITE, expectations=expectations)
+
+
+TTM = "derived-ttm"
+TTM_SUITE = "derived_ttm"
+DERIVED_METRICS = "derived-metrics"
+DERIVED_METRICS_SUITE = "derived_metrics"
+
+
+def _finite(column: str) -> gxe.Expectation:
+    """NaN counts as null (the not-null expectation), +-inf falls outside any bound."""
+    return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=-1e300, max_value=1e300)
+
+
+@register(TTM, suite_name=TTM_SUITE, label_params=("cik",))
+def derived_ttm(*, cik: str) -> gx.ExpectationSuite:
+    """Suite for one company's TTM rows (``fundamentals/ttm.py``): the schema, finite values,
+    one row per (concept, unit, as_of_date), known concepts, and every row knowable when it
+    says (``as_of_date`` on or after its period's end: nothing is known before it ends)."""
+    from equity_lake.fundamentals import concepts, ttm
+    from equity_lake.lake import keys
+
+    schema = ttm.TTM_SCHEMA
+    return gx.ExpectationSuite(
+        name=TTM_SUITE,
+        expectations=[
+            *schema_expectations(schema, nullable=("start", "accn", "form")),
+            gxe.ExpectColumnValuesToBeInSet(column="cik", value_set=[keys.cik(cik)]),
+            gxe.ExpectColumnValuesToBeInSet(
+                column="concept", value_set=sorted(c.name for c in concepts.CONCEPTS)
+            ),
+            _finite("value"),
+            gxe.ExpectCompoundColumnsToBeUnique(column_list=["concept", "unit", "as_of_date"]),
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="as_of_date", column_B="end", or_equal=True
+            ),
+            gxe.ExpectColumnValuesToBeInSet(column="quarters", value_set=[0, 4]),
+        ],
+    )
+
+
+@register(DERIVED_METRICS, suite_name=DERIVED_METRICS_SUITE, label_params=("cik",))
+def derived_metrics(*, cik: str) -> gx.ExpectationSuite:
+    """Suite for one company's metrics (``fundamentals/metrics.py``): the schema, finite values
+    (a zero denominator gives no row, never inf), known metric names, one row per (metric,
+    unit, as_of_date), every input known by the row's date and no period ending after it."""
+    from equity_lake.fundamentals import metrics
+    from equity_lake.lake import keys
+
+    names = sorted([*metrics.FORMULAS, *metrics.MARKET_METRICS])
+    return gx.ExpectationSuite(
+        name=DERIVED_METRICS_SUITE,
+        expectations=[
+            *schema_expectations(metrics.METRICS_SCHEMA),
+            gxe.ExpectColumnValuesToBeInSet(column="cik", value_set=[keys.cik(cik)]),
+            gxe.ExpectColumnValuesToBeInSet(column="metric", value_set=names),
+            _finite("value"),
+            gxe.ExpectCompoundColumnsToBeUnique(column_list=["metric", "unit", "as_of_date"]),
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="as_of_date", column_B="period_end", or_equal=True
+            ),
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="as_of_date", column_B="inputs_known", or_equal=True
+            ),
+        ],
+    )
