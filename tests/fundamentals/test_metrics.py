@@ -122,3 +122,25 @@ def test_market_metrics_use_only_the_share_count_and_ttm_known_that_day():
     )
     assert ps["value"] == pytest.approx(222.91 * october / 391_035_000_000)
     assert set(market.column("metric").to_pylist()) == set(metrics.MARKET_METRICS)
+
+
+def test_the_suites_pass_real_rows_and_catch_each_impossible_row():
+    from equity_lake.quality.gate import validate_table
+
+    table = ttm.ttm(SNOWFLAKE, facts(SNOWFLAKE))
+    assert validate_table("derived-ttm", table, {"cik": SNOWFLAKE}).success
+    found = metrics.fundamental_metrics(SNOWFLAKE, table)
+    assert validate_table("derived-metrics", found, {"cik": SNOWFLAKE}).success
+    first = found.to_pylist()[0]
+    for change, named in [
+        ({"as_of_date": first["period_end"] - dt.timedelta(days=1)}, "as_of_date >= period_end"),
+        ({"metric": "vibes"}, "metric in"),
+        ({"value": float("inf")}, "value >= -1e+300"),
+    ]:
+        rows = [{**first, **change}, *found.to_pylist()[1:]]
+        bad = validate_table(
+            "derived-metrics",
+            pa.Table.from_pylist(rows, metrics.METRICS_SCHEMA),
+            {"cik": SNOWFLAKE},
+        )
+        assert not bad.success and named in " ".join(bad.failures), change
