@@ -24,6 +24,7 @@ from typing import Any, NoReturn
 
 import equity_lake.cli.corporate_actions as corporate_actions
 import equity_lake.cli.daily_ticks as daily_ticks
+import equity_lake.cli.derived as derived
 import equity_lake.cli.fundamentals as fundamentals
 import equity_lake.cli.master as master
 import equity_lake.cli.minute_ticks as minute_ticks
@@ -43,6 +44,7 @@ COMMAND_MODULES = (
     minute_ticks,
     corporate_actions,
     fundamentals,
+    derived,
     quality,
     repair,
 )
@@ -51,6 +53,7 @@ GROUPS = {
     "plan": "print a run's partitions as JSON",
     "ingest": "fetch, validate and publish a partition",
     "show": "print stored data",
+    "derive": "compute derived datasets from the lake",
 }
 
 

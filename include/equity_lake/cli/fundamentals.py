@@ -11,14 +11,13 @@ known on a date, as CSV; ``show coverage`` which concepts a company's facts answ
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
-import io
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import equity_lake.cli.args as cli_args
+from equity_lake.cli.output import csv_text
 from equity_lake.lake import keys
 
 if TYPE_CHECKING:
@@ -171,7 +170,7 @@ def show(args: argparse.Namespace) -> str:
         result = pointintime.latest_as_of(table, concept, as_of, unit=args.unit)
         extra = []
     columns = ["concept", "start", "end", "value", "unit", "form", "accn", "filed", "tag"]
-    return _csv([*columns, "fallback", *extra], result.to_pylist())
+    return csv_text([*columns, "fallback", *extra], result.to_pylist())
 
 
 def show_coverage(args: argparse.Namespace) -> str:
@@ -198,7 +197,7 @@ def show_coverage(args: argparse.Namespace) -> str:
         }
         for c in report
     ]
-    return _csv(columns, rows)
+    return csv_text(columns, rows)
 
 
 def _stored_facts(cik_text: str) -> pa.Table:
@@ -216,22 +215,3 @@ def _stored_facts(cik_text: str) -> pa.Table:
             f"run: equity-lake ingest fundamentals --ciks {cik}"
         )
     return table
-
-
-def _csv(columns: list[str], rows: list[dict]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(row[c]) for c in columns])
-    return out.getvalue().rstrip("\n")
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e18 else repr(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

@@ -3,7 +3,12 @@
 Importing this package registers them all; ``get(name)`` looks one up.
 """
 
-from equity_lake.datasets import daily_ticks, fundamentals, minute_ticks  # noqa: F401
+from equity_lake.datasets import (  # noqa: F401 - registers them
+    daily_ticks,
+    derived_metrics,
+    fundamentals,
+    minute_ticks,
+)
 from equity_lake.engine.dataset import get, names
 
 __all__ = ["get", "names"]

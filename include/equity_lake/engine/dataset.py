@@ -74,6 +74,18 @@ class Plan:
 
 
 @dataclass(frozen=True)
+class Kind:
+    """Rows of another shape than the dataset's own, which one partition may also write
+    (derived metrics write each company's TTM beside its metrics): their schema, the suite
+    that gates them and what identifies a row. The first key column must be the dataset's
+    (the commit record spans one column)."""
+
+    schema: pa.Schema
+    suite: str
+    key_columns: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Unit:
     """Fetched rows that are gated on their own, with the suite's parameters."""
 
@@ -89,6 +101,8 @@ class Unit:
     #: objects read while building the unit, as (bytes or None, version): the publish starts
     #: from these instead of reading them again (a checked write re-reads a changed one)
     prior: Mapping[str, tuple[bytes | None, str]] = field(default_factory=dict)
+    #: None: the dataset's own rows; else rows of that kind (schema, suite, key columns)
+    kind: Kind | None = None
 
     def gated(self, rows: pa.Table) -> pa.Table:
         """``rows`` (the unit's table conformed to the schema) with the context columns after

@@ -14,8 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import pyarrow as pa
+
 from equity_lake.engine import wap
-from equity_lake.engine.dataset import Dataset, Run
+from equity_lake.engine.dataset import Dataset, Run, Unit
 from equity_lake.lake import commits, keys
 from equity_lake.lake.schemas import conform
 from equity_lake.lake.store import LakeStore
@@ -129,14 +131,18 @@ def ingest(
         return summary
 
     for unit in dataset.fetch(store, run, request, result.missing):
-        table = conform(unit.table, dataset.schema, f"{dataset.name} {unit.name}")
+        if unit.entity is not None and unit.entity in result.rejected:
+            continue  # an entity's later units build on the one its gate rejected
+        schema, suite, key_columns = _shape(dataset, unit)
+        table = conform(unit.table, schema, f"{suite} {unit.name}")
         if unit.entity is not None and table.num_rows == 0:
-            result.empty.append(unit.entity)
+            if unit.entity not in result.empty and unit.entity not in result.stored:
+                result.empty.append(unit.entity)
             continue
         try:
             audited = wap.audit(
                 store,
-                dataset=dataset.name,
+                dataset=suite,
                 batch_key=dataset.batch_key(run, unit.name),
                 table=unit.gated(table),
                 params=unit.params,
@@ -151,6 +157,9 @@ def ingest(
                     commit(complete=False)
                 raise
             result.rejected[unit.entity] = str(exc)
+            if unit.entity in result.stored:  # an earlier unit of it published: counted once
+                result.stored.remove(unit.entity)
+                result.entities -= 1
             continue
         targets = list(dataset.targets(run, table))
         if len(targets) > 1:  # many objects: not atomic, so declared before the first write
@@ -161,24 +170,28 @@ def ingest(
                 partition=partition,
                 unit=unit.name,
                 run_id=run.run_id,
-                column=dataset.key_columns[0],
+                column=key_columns[0],
                 table=table,
                 objects=[key for key, _ in targets],
             )
-        written = wap.publish_targets(store, targets, dataset.key_columns, unit.prior)
+        written = wap.publish_targets(store, targets, key_columns, unit.prior)
         store.delete(audited.staged_key)
         for key, rows in targets:
             objects[key] = {"rows": rows.num_rows, "sha256": commits.rows_checksum(rows)}
-        span.extend(commits.row_range(table, dataset.key_columns[0]) or ())
+        span.extend(commits.row_range(table, key_columns[0]) or ())
         # rows per session: by the date key column, else (minutes, facts) all the run's day
-        by_day = commits.rows_per_day(table, dataset.key_columns[0])
+        by_day = commits.rows_per_day(table, key_columns[0])
         for day, count in (by_day or {run.day.isoformat(): table.num_rows}).items():
             per_day[day] = per_day.get(day, 0) + count
         if audited.warnings:
             result.warnings[unit.entity or unit.name] = list(audited.warnings)
-        if unit.entity is not None:
+        if unit.entity is None:
+            result.entities += len(targets)
+        elif unit.entity not in result.stored:  # an entity of several units counts once
             result.stored.append(unit.entity)
-        result.entities += len(targets)
+            result.entities += 1
+            if unit.entity in result.empty:  # an earlier unit of it had no rows
+                result.empty.remove(unit.entity)
         result.rows += table.num_rows
         result.files_written += written
         result.files_unchanged += len(targets) - written
@@ -186,6 +199,18 @@ def ingest(
     if result.rejected:
         raise EntitiesRejected(dataset, result, problems)
     return summary
+
+
+def _shape(dataset: Dataset, unit: Unit) -> tuple[pa.Schema, str, tuple[str, ...]]:
+    """(schema, suite, key columns) of a unit: its kind's, else the dataset's own."""
+    if unit.kind is None:
+        return dataset.schema, dataset.name, tuple(dataset.key_columns)
+    if unit.kind.key_columns[0] != dataset.key_columns[0]:
+        raise ValueError(
+            f"{dataset.name}: a {unit.kind.suite} unit is keyed first by "
+            f"{unit.kind.key_columns[0]}, the dataset by {dataset.key_columns[0]}"
+        )
+    return unit.kind.schema, unit.kind.suite, unit.kind.key_columns
 
 
 def record(

@@ -1,0 +1,87 @@
+"""``derive metrics`` (TTM, ratios, market-value metrics per company) and ``show metrics``."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from typing import Any
+
+import equity_lake.cli.args as cli_args
+
+
+def register(groups: dict[str, Any]) -> None:
+    p = groups["derive"].add_parser(
+        "metrics", help="TTM, ratios and market-value metrics per company"
+    )
+    p.add_argument("--ciks", help="comma-separated CIKs (default: every company in the lake)")
+    p.add_argument("--date", help="the run's day, YYYY-MM-DD (default: today)")
+    p.add_argument("--chunk", help="I/N: the I-th of N slices of the companies")
+    p.add_argument("--run-id", help="names staging/quarantine keys (default: generated)")
+    p.set_defaults(handler=derive)
+
+    p = groups["show"].add_parser("metrics", help="a company's metrics as known on a date (CSV)")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--cik")
+    who.add_argument("--symbol", help="a ticker, resolved on --as-of")
+    p.add_argument("--as-of", help="YYYY-MM-DD (default: today)")
+    p.set_defaults(handler=show)
+
+
+def derive(args: argparse.Namespace) -> dict[str, Any]:
+    from equity_lake.datasets import derived_metrics
+    from equity_lake.lake.store import LakeStore
+
+    day = cli_args.date(args.date) if args.date else dt.date.today()
+    return derived_metrics.derive(
+        LakeStore(),
+        day,
+        chunk=cli_args.chunk(args.chunk, derived_metrics.CHUNKS.max_chunks),
+        ciks=cli_args.ciks(args.ciks),
+        run_id=cli_args.run_id(args.run_id),
+    )
+
+
+def show(args: argparse.Namespace) -> str:
+    """CSV: each metric's latest value known on --as-of, with its period and inputs."""
+    from equity_lake.cli.output import csv_text
+    from equity_lake.lake import keys
+    from equity_lake.lake.store import LakeStore
+
+    store = LakeStore()
+    as_of = cli_args.date(args.as_of, "--as-of") if args.as_of else dt.date.today()
+    cik = _cik_of(store, args, as_of)
+    table = store.read_table(keys.derived_metrics(cik))
+    if table is None:
+        raise FileNotFoundError(
+            f"no derived metrics for CIK {cik} at {store.uri(keys.derived_metrics(cik))}; "
+            f"run `equity-lake derive metrics --ciks {cik}`"
+        )
+    latest: dict[tuple[str, str], dict] = {}
+    for row in sorted(table.to_pylist(), key=lambda r: r["as_of_date"]):
+        if row["as_of_date"] <= as_of:
+            latest[(row["metric"], row["unit"])] = row
+    columns = ["metric", "value", "unit", "as_of_date", "period_end", "inputs"]
+    return csv_text(columns, [latest[k] for k in sorted(latest)])
+
+
+def _cik_of(store: Any, args: argparse.Namespace, as_of: dt.date) -> str:
+    from equity_lake import symbols as symbology
+    from equity_lake.lake import keys
+    from equity_lake.master import SecurityMaster
+
+    if args.cik:
+        try:
+            return keys.cik(args.cik)
+        except keys.InvalidIdentifier as exc:
+            raise cli_args.UsageError(f"--cik: {exc}") from None
+    master = SecurityMaster.load(store)
+    for form in symbology.user_forms(symbology.user_symbol(args.symbol)):
+        sid = master.security_for_symbol(form, as_of)
+        if sid is None:
+            continue
+        rows = master.symbol_history(sid).column("cik").to_pylist()
+        cik = next((c for c in rows if c), None)
+        if cik:
+            return keys.cik(cik)
+        raise FileNotFoundError(f"{args.symbol} on {as_of} has no CIK in the security master")
+    raise FileNotFoundError(f"no security traded as {args.symbol} on {as_of}")
