@@ -26,7 +26,7 @@ import datetime as dt
 
 from airflow.sdk import Param, dag
 
-from equity_lake_airflow import pools
+from equity_lake_airflow import params, pools
 from equity_lake_airflow.assets import FUNDAMENTALS
 from equity_lake_airflow.defaults import DEFAULT_ARGS, START_DATE
 from equity_lake_airflow.engine_tasks import announce_task, plan_task, record_task
@@ -50,12 +50,7 @@ from equity_lake_airflow.runtime import ingest_task
             enum=["incremental", "bulk"],
             description="incremental: what was filed since the last run; bulk: companyfacts.zip",
         ),
-        "ciks": Param(
-            None,
-            type=["null", "array"],
-            items={"type": "string", "pattern": r"^[0-9]{1,10}$"},
-            description="only these companies (empty: every company that filed)",
-        ),
+        "ciks": params.ciks(),
         "since": Param(
             None,
             type=["null", "string"],

@@ -10,3 +10,5 @@ DAILY_TICKS = Asset(name="equity_lake_daily_ticks")
 FUNDAMENTALS = Asset(name="equity_lake_fundamentals")
 #: emitted by minute_ticks when a run recorded its session
 MINUTE_TICKS = Asset(name="equity_lake_minute_ticks")
+#: emitted by derived_metrics: companies' TTM and metrics were recomputed
+DERIVED_METRICS = Asset(name="equity_lake_derived_metrics")

@@ -25,3 +25,12 @@ def chunk_size(default: int = 500) -> Param:
         maximum=20000,
         description="securities per mapped ingest task (at most 1,000 tasks are made)",
     )
+
+
+def ciks() -> Param:
+    return Param(
+        None,
+        type=["null", "array"],
+        items={"type": "string", "pattern": r"^[0-9]{1,10}$"},
+        description="only these companies (empty: every company that filed)",
+    )
