@@ -147,8 +147,7 @@ def read_daily_bars(
     hidden = commits.masks(store, keys.DAILY_TICKS_DATASET) if hidden is None else hidden
 
     def read(key: str) -> pa.Table | None:
-        table = store.read_table(key)
-        return None if table is None else commits.hide_uncommitted(table, key, hidden)
+        return commits.read_committed(store, key, hidden)
 
     with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
         parts = list(pool.map(read, wanted))

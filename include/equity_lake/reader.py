@@ -16,7 +16,7 @@ from equity_lake import calendar
 from equity_lake import symbols as symbology
 from equity_lake.datasets.daily_context import read_all
 from equity_lake.lake import commits, keys
-from equity_lake.lake.schemas import MINUTE_TICKS, conform
+from equity_lake.lake.schemas import MINUTE_TICKS
 from equity_lake.lake.store import LakeStore
 from equity_lake.master import SecurityMaster
 
@@ -40,15 +40,21 @@ def securities_by_day(
             if sid in active:
                 out[day] = sid
         return out
-    forms = symbology.user_forms(symbology.user_symbol(str(security)))
     for day in days:
-        sid = next(
-            (s for s in (master.security_for_symbol(f, day) for f in forms) if s is not None),
-            None,
-        )
+        sid = security_for(master, str(security), day)
         if sid is not None:
             out[day] = sid
     return out
+
+
+def security_for(master: SecurityMaster, typed: str, day: dt.date) -> int | None:
+    """The security that held a ticker as a user types it (any spelling: ``BRK-B`` finds
+    ``BRK.B``) on ``day``; None if nobody did."""
+    for form in symbology.user_forms(symbology.user_symbol(typed)):
+        sid = master.security_for_symbol(form, day)
+        if sid is not None:
+            return sid
+    return None
 
 
 def minute_bars(
@@ -78,16 +84,12 @@ def minute_bars(
 
     def one(item: tuple[dt.date, int]) -> pa.Table | None:
         day, sid = item
-        key = keys.minute_ticks_day(sid, day)
-        table = store.read_table(key)
-        if table is None:
-            return None
-        return commits.hide_uncommitted(conform(table, MINUTE_TICKS, key), key, hidden)
+        return commits.read_committed(store, keys.minute_ticks_day(sid, day), hidden, MINUTE_TICKS)
 
     parts = [t for t in read_all(one, sorted(held.items())) if t is not None and t.num_rows]
     if not parts:
         asked = str(start) if start == end else f"{start}..{end}"
         raise NotInLake(
-            f"no minute bars of {security} for {asked} in {store.uri('data/raw/ticks/minute')}"
+            f"no minute bars of {security} for {asked} in the lake at {store.config.uri}"
         )
     return pa.concat_tables(parts).sort_by([("timestamp", "ascending")])

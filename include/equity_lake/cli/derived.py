@@ -65,9 +65,9 @@ def show(args: argparse.Namespace) -> str:
 
 
 def _cik_of(store: Any, args: argparse.Namespace, as_of: dt.date) -> str:
-    from equity_lake import symbols as symbology
     from equity_lake.lake import keys
     from equity_lake.master import SecurityMaster
+    from equity_lake.reader import security_for
 
     if args.cik:
         try:
@@ -75,13 +75,10 @@ def _cik_of(store: Any, args: argparse.Namespace, as_of: dt.date) -> str:
         except keys.InvalidIdentifier as exc:
             raise cli_args.UsageError(f"--cik: {exc}") from None
     master = SecurityMaster.load(store)
-    for form in symbology.user_forms(symbology.user_symbol(args.symbol)):
-        sid = master.security_for_symbol(form, as_of)
-        if sid is None:
-            continue
-        rows = master.symbol_history(sid).column("cik").to_pylist()
-        cik = next((c for c in rows if c), None)
-        if cik:
-            return keys.cik(cik)
+    sid = security_for(master, args.symbol, as_of)
+    if sid is None:
+        raise FileNotFoundError(f"no security traded as {args.symbol} on {as_of}")
+    cik = next((c for c in master.symbol_history(sid).column("cik").to_pylist() if c), None)
+    if cik is None:
         raise FileNotFoundError(f"{args.symbol} on {as_of} has no CIK in the security master")
-    raise FileNotFoundError(f"no security traded as {args.symbol} on {as_of}")
+    return keys.cik(cik)

@@ -72,11 +72,10 @@ def plan(args: argparse.Namespace) -> dict[str, Any]:
 
 def show(args: argparse.Namespace) -> str:
     """CSV of the bars, New York time beside the UTC instant (what a chart's axis shows)."""
-    import csv
-    import io
     from zoneinfo import ZoneInfo
 
     from equity_lake import reader
+    from equity_lake.cli.output import csv_text
     from equity_lake.lake.store import LakeStore
 
     start = cli_args.date(args.date)
@@ -86,15 +85,15 @@ def show(args: argparse.Namespace) -> str:
     except reader.NotInLake as exc:
         raise FileNotFoundError(str(exc)) from None
     new_york = ZoneInfo("America/New_York")
-    out = io.StringIO()
-    columns = table.column_names
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*columns, "new_york"])
-    for row in table.to_pylist():
-        stamp = row["timestamp"]
-        cells = [stamp.isoformat() if c == "timestamp" else row[c] for c in columns]
-        writer.writerow([*cells, stamp.astimezone(new_york).strftime("%Y-%m-%d %H:%M")])
-    return out.getvalue().rstrip("\n")
+    rows = [
+        {
+            **row,
+            "timestamp": row["timestamp"].isoformat(),
+            "new_york": row["timestamp"].astimezone(new_york).strftime("%Y-%m-%d %H:%M"),
+        }
+        for row in table.to_pylist()
+    ]
+    return csv_text([*table.column_names, "new_york"], rows)
 
 
 def validate(args: argparse.Namespace) -> dict[str, Any]:

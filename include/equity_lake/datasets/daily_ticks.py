@@ -178,6 +178,12 @@ def span_universe(
     return members, by_day
 
 
+def minimum(provider: Any, expected: int) -> int:
+    """How many of ``expected`` securities' bars a source must deliver: all of them, or
+    MIN_ROW_SHARE for one that is not complete (a few securities may not trade on a day)."""
+    return expected if provider.complete else math.floor(expected * MIN_ROW_SHARE)
+
+
 CHUNKS = ChunkRule(min_size=MIN_CHUNK_SIZE, max_size=MAX_CHUNK_SIZE, max_chunks=MAX_CHUNKS)
 
 
@@ -297,7 +303,7 @@ class DailyTicks:
                 today = by_day[day].filter(pa.compute.is_in(by_day[day].column("security_id"), ids))
                 expected += today.num_rows
                 wanted.update(today.column("security_id").to_pylist())
-                minimums[day.isoformat()] = self._minimum(provider, today.num_rows)
+                minimums[day.isoformat()] = minimum(provider, today.num_rows)
                 parts.append(provider.daily_bars(day, today))
             bars = pa.concat_tables(parts).sort_by(
                 [("security_id", "ascending"), ("timestamp", "ascending")]
@@ -314,7 +320,7 @@ class DailyTicks:
                 params={
                     "trading_date": month_days if request.end else run.day,
                     "expected_rows": expected,
-                    "min_rows": self._minimum(provider, expected),
+                    "min_rows": minimum(provider, expected),
                     "min_rows_by_day": minimums,
                     **context.params,
                 },
@@ -322,12 +328,6 @@ class DailyTicks:
                 prior=context.prior,
             )
             previous = bars  # a unit failing its gate ends the partition: this was published
-
-    @staticmethod
-    def _minimum(provider: Any, expected: int) -> int:
-        """Rows a source must deliver: all of them, or MIN_ROW_SHARE for one that is not
-        complete (a few securities may not trade on a day)."""
-        return expected if provider.complete else math.floor(expected * MIN_ROW_SHARE)
 
     def targets(self, run: Run, table: pa.Table) -> Iterable[tuple[str, pa.Table]]:
         """Each security's rows into its monthly file (a unit is one month, sorted by

@@ -27,7 +27,7 @@ from equity_lake.engine.chunks import Chunk, ChunkRule, bounds
 from equity_lake.engine.dataset import Kind, Partition, Plan, Run, Service, Unit, register
 from equity_lake.fundamentals import metrics, ttm
 from equity_lake.lake import commits, keys
-from equity_lake.lake.schemas import DAILY_TICKS, conform
+from equity_lake.lake.schemas import DAILY_TICKS
 from equity_lake.lake.store import LakeStore
 from equity_lake.master import MasterError, SecurityMaster
 
@@ -36,7 +36,6 @@ KEY_COLUMNS = ("as_of_date", "metric", "unit")
 TTM_KIND = Kind(ttm.TTM_SCHEMA, "derived-ttm", ("as_of_date", "concept", "unit"))
 DEFAULT_CHUNK_SIZE = 50
 CHUNKS = ChunkRule(min_size=1, max_size=5000, max_chunks=500)
-FUNDAMENTAL_PREFIX = "data/raw/fundamental/"
 
 
 @dataclass(frozen=True)
@@ -50,8 +49,8 @@ class Request:
 def stored_ciks(store: LakeStore) -> list[str]:
     """Every company with facts in the lake."""
     found = set()
-    for key in store.list(FUNDAMENTAL_PREFIX):
-        parts = key[len(FUNDAMENTAL_PREFIX) :].split("/")
+    for key in store.list(keys.FUNDAMENTALS_PREFIX):
+        parts = key[len(keys.FUNDAMENTALS_PREFIX) :].split("/")
         if len(parts) == 2 and parts[1] == "fundamental.parquet" and parts[0].isdigit():
             found.add(parts[0])
     return sorted(found)
@@ -123,7 +122,7 @@ class DerivedMetrics:
         return [(key, table)]
 
     def batch_key(self, run: Run, unit: str) -> str:
-        return f"data/derived/features/fundamental/_batches/{run.day.isoformat()}/{unit}.parquet"
+        return keys.derived_metrics_batch(run.day, unit)
 
     def recorded(
         self, store: LakeStore, run: Run, summary: dict[str, Any], notes: dict[str, Any]
@@ -144,14 +143,11 @@ def prices(store: LakeStore, master: SecurityMaster, cik: str) -> pa.Table | Non
     if not sids:
         return None
     hidden = commits.masks(store, keys.DAILY_TICKS_DATASET)
-    wanted = [k for sid in sids for k in store.list(f"data/raw/ticks/daily/{sid}/")]
+    wanted = [k for sid in sids for k in store.list(keys.daily_ticks_of(sid))]
 
     def one(key: str) -> pa.Table | None:
-        found = store.read_table(key)
-        if found is None:
-            return None
-        found = commits.hide_uncommitted(conform(found, DAILY_TICKS, key), key, hidden)
-        return found.select(["security_id", "timestamp", "close"])
+        found = commits.read_committed(store, key, hidden, DAILY_TICKS)
+        return None if found is None else found.select(["security_id", "timestamp", "close"])
 
     parts = [t for t in read_all(one, wanted) if t is not None and t.num_rows]
     if not parts:

@@ -49,8 +49,6 @@ KEY_COLUMNS = ("timestamp",)
 DEFAULT_CHUNK_SIZE = 500
 SESSION_SETTING = "EQUITY_LAKE_MINUTE_SESSION"
 DEFAULT_SESSION = "regular"
-#: share of a chunk's securities with at least one bar, for a source that is not complete
-MIN_SECURITY_SHARE = 0.9
 
 
 def session_of(value: object = None, env: Mapping[str, str] | None = None) -> str:
@@ -144,7 +142,6 @@ class MinuteTicks:
         )
         missing.extend(symbol_of[sid] for sid in sorted(set(symbol_of) - delivered))
         expected = chunk.num_rows
-        minimum = expected if provider.complete else int(expected * MIN_SECURITY_SHARE)
         yield Unit(
             name=request.chunk.label,
             table=bars,
@@ -153,7 +150,7 @@ class MinuteTicks:
                 "session": request.session,
                 "session_minutes": calendar.session_minutes(day, request.session),
                 "expected_securities": expected,
-                "min_securities": minimum,
+                "min_securities": daily_ticks.minimum(provider, expected),
                 "daily_agreement": "error" if provider.consistent_with_daily else "warning",
             },
             context=context(store, bars, day, request.session),
@@ -249,9 +246,8 @@ def daily_bars(store: LakeStore, security_ids: list[int], day: dt.date) -> pa.Ta
 
     def one(sid: int) -> pa.Table | None:
         for key in (keys.daily_ticks_month(sid, day), keys.daily_ticks_history(sid)):
-            table = store.read_table(key)
+            table = commits.read_committed(store, key, hidden, DAILY_TICKS)
             if table is not None:
-                table = commits.hide_uncommitted(conform(table, DAILY_TICKS, key), key, hidden)
                 return table.filter(pc.equal(table.column("timestamp"), pa.scalar(day)))
         return None
 

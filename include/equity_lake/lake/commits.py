@@ -28,6 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from equity_lake.lake import keys
+from equity_lake.lake.schemas import conform
 from equity_lake.lake.store import LakeStore
 
 
@@ -237,6 +238,19 @@ def hide_uncommitted(table: pa.Table, key: str, hidden: Masks) -> pa.Table:
             continue
         table = table.filter(pc.invert(inside))
     return table
+
+
+def read_committed(
+    store: LakeStore, key: str, hidden: Masks, schema: pa.Schema | None = None
+) -> pa.Table | None:
+    """The object at ``key`` as readers see it (conformed to ``schema`` when given), without
+    the rows of an uncommitted publish; None when there is no such object."""
+    table = store.read_table(key)
+    if table is None:
+        return None
+    if schema is not None:
+        table = conform(table, schema, key)
+    return hide_uncommitted(table, key, hidden)
 
 
 def _typed(text: str, kind: pa.DataType) -> object:

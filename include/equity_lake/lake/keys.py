@@ -104,6 +104,11 @@ def daily_ticks_month(sid: object, day: dt.date) -> str:
     return f"data/raw/ticks/daily/{security_id(sid)}/{year(d.year):04d}/{d.month:02d}/ticks.parquet"
 
 
+def daily_ticks_of(sid: object) -> str:
+    """The folder of every daily-ticks object of security ``sid`` (its months and history)."""
+    return f"data/raw/ticks/daily/{security_id(sid)}/"
+
+
 def daily_ticks_history(sid: object) -> str:
     """The closed-years file of security ``sid``."""
     return f"data/raw/ticks/daily/{security_id(sid)}/history.parquet"
@@ -136,8 +141,12 @@ def corporate_actions_batch(day: dt.date, partition: object) -> str:
     )
 
 
+#: the folder holding every company's facts (one folder per CIK)
+FUNDAMENTALS_PREFIX = "data/raw/fundamental/"
+
+
 def fundamentals(cik_value: object) -> str:
-    return f"data/raw/fundamental/{cik(cik_value)}/fundamental.parquet"
+    return f"{FUNDAMENTALS_PREFIX}{cik(cik_value)}/fundamental.parquet"
 
 
 #: where the fundamentals DAG remembers how far its incremental runs got (not a CIK folder)
@@ -156,6 +165,14 @@ def ttm(cik_value: object) -> str:
 
 def derived_metrics(cik_value: object) -> str:
     return f"data/derived/features/fundamental/{cik(cik_value)}/metrics.parquet"
+
+
+def derived_metrics_batch(day: dt.date, unit: object) -> str:
+    """The staging/quarantine name of one company's derived rows (a TTM or metrics unit)."""
+    d = _date(day)
+    return (
+        f"data/derived/features/fundamental/_batches/{d.isoformat()}/{name(unit, 'unit')}.parquet"
+    )
 
 
 def universe(universe_name: object) -> str:
