@@ -2,15 +2,18 @@
 on each date.
 
 No clock: it runs when the fundamentals or the daily-ticks Asset is updated (Airflow 3
-asset-aware scheduling), or when triggered. `plan_chunks` splits the companies (those in
-`ciks`, else every company with facts in the lake) into chunks; each `ingest_chunk` reads a
-chunk's facts and its securities' daily bars from the lake, computes the TTM rows and the
-metrics, gates them (the `derived_ttm` and `derived_metrics` suites, one company at a time:
-a company that fails is quarantined alone) and merges them into
+asset-aware scheduling), or when triggered. It recomputes what changed: the companies a
+fundamentals run stored, or every company's market-value metrics for the sessions a
+daily-ticks run published (`asset_changes.py`); a manual run, every company and every day
+unless its params narrow it. `plan_chunks` splits the companies into chunks; each
+`ingest_chunk` reads a chunk's facts and its securities' daily bars from the lake, computes
+the TTM rows and the metrics, gates them (the `derived_ttm` and `derived_metrics` suites, one
+company at a time: a company that fails is quarantined alone) and merges them into
 `data/derived/features/fundamental/{cik}/ttm.parquet` and `metrics.parquet`; `record_run`
 counts what the lake holds and emits the derived-metrics Asset for consumers.
 
-Params (UI trigger): `ciks` (only these companies), `chunk_size`.
+Params (UI trigger): `ciks` (only these companies), `start`/`end` (only the market-value
+metrics of these sessions), `chunk_size`.
 """
 
 from __future__ import annotations
@@ -33,6 +36,8 @@ from equity_lake_airflow.runtime import ingest_task
     tags=["equity-lake", "derived", "fundamentals"],
     params={
         "ciks": params.ciks(),
+        "start": params.day("market-value metrics from this session (empty: the first)"),
+        "end": params.day("market-value metrics to this session (empty: the last)"),
         "chunk_size": Param(
             50, type="integer", minimum=1, maximum=5000, description="companies per ingest task"
         ),

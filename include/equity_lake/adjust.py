@@ -19,7 +19,6 @@ or after it are untouched, so the latest price stays the traded price.
 from __future__ import annotations
 
 import datetime as dt
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pyarrow as pa
@@ -29,11 +28,10 @@ from equity_lake import calendar
 from equity_lake.lake import commits, keys
 from equity_lake.lake.merge import merge_rows
 from equity_lake.lake.schemas import CORPORATE_ACTIONS, DAILY_TICKS, conform
-from equity_lake.lake.store import LakeStore
+from equity_lake.lake.store import LakeStore, read_all
 
 DIVIDEND_BASES = ("prev_close", "ex_close")
 PRICE_COLUMNS = ("open", "high", "low", "close")
-READ_THREADS = 16
 
 
 class AdjustmentError(ValueError):
@@ -149,8 +147,7 @@ def read_daily_bars(
     def read(key: str) -> pa.Table | None:
         return commits.read_committed(store, key, hidden)
 
-    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
-        parts = list(pool.map(read, wanted))
+    parts = read_all(read, wanted)
     monthly = [conform(p, DAILY_TICKS, "daily ticks") for p in parts if p is not None]
     history = read(keys.daily_ticks_history(sid))
     table = pa.concat_tables(monthly) if monthly else None

@@ -14,10 +14,9 @@ import pyarrow as pa
 
 from equity_lake import calendar
 from equity_lake import symbols as symbology
-from equity_lake.datasets.daily_context import read_all
 from equity_lake.lake import commits, keys
 from equity_lake.lake.schemas import MINUTE_TICKS
-from equity_lake.lake.store import LakeStore
+from equity_lake.lake.store import LakeStore, read_all
 from equity_lake.master import SecurityMaster
 
 #: the longest range ``minute_bars`` reads at once (about 8,000 objects of one security)

@@ -104,53 +104,65 @@ def top_by_dollar_volume(
 ) -> pa.Table:
     """Membership periods of the ``size`` common stocks with the highest average daily dollar
     volume before each reconstitution day in ``days``; ``bars`` (DAILY_TICKS rows) must hold
-    the lookback sessions of every reconstitution. A security with no bar in a lookback
-    averages over the sessions it traded; one with none is not ranked."""
+    the lookback sessions of every reconstitution."""
+    return periods(common, days, [picks(common, bars, day, size) for day in days])
+
+
+def picks(common: pa.Table, bars: pa.Table, day: dt.date, size: int) -> set[int]:
+    """The ``size`` common stocks with the highest average daily dollar volume (close x
+    volume) over the lookback sessions before reconstitution ``day``. A security with no bar
+    in the lookback averages over the sessions it traded; one with none is not ranked."""
+    window = lookback_sessions(day)
+    if not window:
+        return set()
+    eligible = members(common, day).column("security_id")
     stamp = bars.column("timestamp")
-    dollars = pc.multiply(
-        pc.cast(bars.column("close"), pa.float64()), pc.cast(bars.column("volume"), pa.float64())
+    mask = pc.and_(
+        pc.and_(
+            pc.greater_equal(stamp, pa.scalar(window[0], pa.date32())),
+            pc.less_equal(stamp, pa.scalar(window[-1], pa.date32())),
+        ),
+        pc.is_in(bars.column("security_id"), value_set=eligible),
     )
-    chosen: list[set[int]] = []
-    for day in days:
-        window = lookback_sessions(day)
-        eligible = members(common, day).column("security_id")
-        if not window:
-            chosen.append(set())
-            continue
-        mask = pc.and_(
-            pc.and_(
-                pc.greater_equal(stamp, pa.scalar(window[0], pa.date32())),
-                pc.less_equal(stamp, pa.scalar(window[-1], pa.date32())),
-            ),
-            pc.is_in(bars.column("security_id"), value_set=eligible),
-        )
-        recent = pa.table({"security_id": bars.column("security_id"), "dollars": dollars}).filter(
-            mask
-        )
-        ranked = recent.group_by("security_id").aggregate([("dollars", "mean")])
-        ids = ranked.column("security_id").to_numpy()
-        means = ranked.column("dollars_mean").to_numpy()
-        order = np.lexsort((ids, -means))[:size]  # highest first; ties by security_id
-        chosen.append({int(i) for i in ids[order]})
-    return _periods(common, days, chosen)
+    recent = bars.filter(mask)
+    dollars = pc.multiply(
+        pc.cast(recent.column("close"), pa.float64()),
+        pc.cast(recent.column("volume"), pa.float64()),
+    )
+    ranked = (
+        pa.table({"security_id": recent.column("security_id"), "dollars": dollars})
+        .group_by("security_id")
+        .aggregate([("dollars", "mean")])
+    )
+    ids = ranked.column("security_id").to_numpy()
+    means = ranked.column("dollars_mean").to_numpy()
+    order = np.lexsort((ids, -means))[:size]  # highest first; ties by security_id
+    return {int(i) for i in ids[order]}
 
 
-def _periods(common: pa.Table, days: Sequence[dt.date], chosen: list[set[int]]) -> pa.Table:
-    """Membership from the reconstitution picks, cut to the securities' listed symbol periods
-    (a rename starts a new row; a delisting ends the membership)."""
+def size_of(name: str) -> int:
+    """``top3000`` -> 3000."""
+    if not name.startswith("top") or not name[3:].isdigit() or int(name[3:]) < 1:
+        raise ValueError(f"universe {name!r} is not a top-N universe (e.g. top3000)")
+    return int(name[3:])
+
+
+def periods(common: pa.Table, days: Sequence[dt.date], chosen: Sequence[set[int]]) -> pa.Table:
+    """Membership from the picks of consecutive reconstitution ``days`` (a pick holds until
+    the session before the next day, the last one open), cut to the securities' listed
+    symbol periods (a rename starts a new row; a delisting ends the membership)."""
     spans: dict[int, list[list[dt.date | None]]] = {}
-    for i, (day, picks) in enumerate(zip(days, chosen, strict=True)):
+    for i, (day, picked) in enumerate(zip(days, chosen, strict=True)):
         leave = calendar.previous_session(days[i + 1]) if i + 1 < len(days) else None
-        for sid in picks:
+        for sid in picked:
             runs = spans.setdefault(sid, [])
             if runs and runs[-1][1] is not None and calendar.next_session(runs[-1][1]) == day:
                 runs[-1][1] = leave  # still in: the membership runs on
             elif not runs or runs[-1][1] is not None:
                 runs.append([day, leave])
     rows = []
-    periods = common.to_pylist()
     by_security: dict[int, list[dict]] = {}
-    for period in periods:
+    for period in common.to_pylist():
         by_security.setdefault(period["security_id"], []).append(period)
     for sid, runs in spans.items():
         for start, end in runs:

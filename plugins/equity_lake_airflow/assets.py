@@ -12,3 +12,5 @@ FUNDAMENTALS = Asset(name="equity_lake_fundamentals")
 MINUTE_TICKS = Asset(name="equity_lake_minute_ticks")
 #: emitted by derived_metrics: companies' TTM and metrics were recomputed
 DERIVED_METRICS = Asset(name="equity_lake_derived_metrics")
+#: emitted by universes: the dated universes were rebuilt
+UNIVERSES = Asset(name="equity_lake_universes")

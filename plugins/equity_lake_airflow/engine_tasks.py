@@ -15,10 +15,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from airflow.sdk import task
 
+from equity_lake_airflow import asset_changes
 from equity_lake_airflow.lake_env import applied, task_environment
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,7 @@ def plan_task(dataset: str, **task_kwargs: Any) -> Any:
         try:
             refuse_unknown_conf(context)
             run = run_of(spec, context)
+            run = replace(run, params={**run.params, **asset_changes.scope(context)})
             with applied(task_environment(spec.services(run.params))):
                 store = LakeStore()
                 if not spec.overlapping:
@@ -168,10 +171,8 @@ def record_task(dataset: str, **task_kwargs: Any) -> Any:
             raise AirflowFailException(failure_message(summary, len(partitions)))
         for asset in context["task"].outlets:
             context["outlet_events"][asset].extra = {
-                "day": summary["day"],
-                spec.entities: summary[spec.entities],
+                **event_extra(spec, summary),
                 spec.rows: summary[spec.rows],
-                "files_written": summary["files_written"],
             }
         return summary
 
@@ -187,12 +188,21 @@ def announce_task(asset: Any) -> Any:
 
         if not summary or not summary.get("files_written"):
             raise AirflowSkipException("nothing new was published: no asset event")
-        spec = _dataset(summary["dataset"])
-        extra = {k: summary[k] for k in ("day", spec.entities, "files_written")}
+        extra = event_extra(_dataset(summary["dataset"]), summary)
         context["outlet_events"][asset].extra = extra
         return extra
 
     return announce
+
+
+def event_extra(spec: Any, summary: Mapping[str, Any]) -> dict[str, Any]:
+    """What an Asset event tells its consumers (``asset_changes.py`` reads it): the day, or a
+    backfill's ``first..last``, the counts, and which entities (CIKs) were stored."""
+    extra = {k: summary[k] for k in ("day", spec.entities, "files_written")}
+    for key in ("backfill", "stored"):
+        if summary.get(key):
+            extra[key] = summary[key]
+    return extra
 
 
 def _day(text: str | None) -> dt.date | None:

@@ -34,3 +34,8 @@ def ciks() -> Param:
         items={"type": "string", "pattern": r"^[0-9]{1,10}$"},
         description="only these companies (empty: every company that filed)",
     )
+
+
+def day(description: str) -> Param:
+    """An optional date (the UI shows a date picker)."""
+    return Param(None, type=["null", "string"], format="date", description=description)

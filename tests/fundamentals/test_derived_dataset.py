@@ -114,3 +114,32 @@ def test_a_company_whose_ttm_fails_its_gate_is_quarantined_alone(lake, monkeypat
     assert lake.exists(keys.ttm(APPLE)) and lake.exists(keys.derived_metrics(APPLE))
     assert not lake.exists(keys.ttm(SNOWFLAKE)) and not lake.exists(keys.derived_metrics(SNOWFLAKE))
     assert any(k.endswith(".validation.json") for k in lake.list("data/quarantine"))
+
+
+def test_a_date_range_recomputes_only_those_days_market_metrics(lake):
+    """A daily-ticks change (one session) re-derives that day's market-value metrics and
+    leaves the other days' rows as stored; the range goes into each chunk's command."""
+    found = derived_metrics.DERIVED.plan(lake, Run(DAY, "r1", {"start": DAY, "end": DAY}))
+    argv = found.partitions[0].argv
+    assert argv[argv.index("--start") + 1] == argv[argv.index("--end") + 1] == "2024-11-01"
+    derived_metrics.derive(lake, DAY, ciks=[APPLE], run_id="d1")
+    market = sorted(metrics.MARKET_METRICS)
+
+    def market_rows():
+        table = lake.read_table(keys.derived_metrics(APPLE)).to_pylist()
+        return {(r["as_of_date"], r["metric"]): r["value"] for r in table if r["metric"] in market}
+
+    before = market_rows()
+    assert {day for day, _ in before} == {D(2024, 10, 31), D(2024, 11, 1)}
+    # both closes change in the lake; a run over 2024-11-01 alone takes that day's only
+    for day in (D(2024, 10, 31), DAY):
+        bars = lake.read_table(keys.daily_ticks_month(7, day)).to_pylist()
+        bars[0]["close"] = 2 * bars[0]["close"]
+        lake.write_table(keys.daily_ticks_month(7, day), pa.Table.from_pylist(bars, DAILY_TICKS))
+    result = derived_metrics.derive(lake, DAY, ciks=[APPLE], start=DAY, end=DAY, run_id="d2")
+    after = market_rows()
+    assert after[(DAY, "market_cap")] == pytest.approx(2 * before[(DAY, "market_cap")])
+    assert {k: v for k, v in after.items() if k[0] != DAY} == {
+        k: v for k, v in before.items() if k[0] != DAY
+    }
+    assert result["files_written"] == 1  # the metrics; the TTM is unchanged

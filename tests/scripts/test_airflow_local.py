@@ -120,6 +120,10 @@ def api(stack):
     home, state, *_ = stack
     api = Api(home, state)
     api.wait_for_dag("daily_ticks")
+    # the DAGs scheduled on the daily-ticks Asset run after each daily_ticks run below
+    for dag_id in ("universes", "derived_metrics"):
+        api.wait_for_dag(dag_id)
+        api.send("PATCH", f"/dags/{dag_id}", {"is_paused": False})
     api.send("PATCH", "/dags/daily_ticks", {"is_paused": False})
     return api
 
@@ -212,6 +216,34 @@ def test_unpausing_runs_the_latest_session_which_the_sample_market_covers(stack,
     states = api.wait_runs("daily_ticks", {run_id}, timeout=900)
     assert states[run_id] == "success", errors(home, run_id)
     assert dt.date.fromisoformat(runs[0]["data_interval_start"][:10]) in ticks_days(lake)
+
+
+def test_the_daily_ticks_asset_triggers_universes_and_derived_metrics(stack, api):
+    """Each daily_ticks run above emitted the daily-ticks Asset: the scheduler started the
+    DAGs waiting on it, and each run recomputed only the sessions its events name."""
+    home, _, lake, _ = stack
+    deadline = time.monotonic() + 600
+    for dag_id in ("universes", "derived_metrics"):
+        while True:
+            runs = api.get(f"/dags/{dag_id}/dagRuns", limit=100)["dag_runs"]
+            if runs or time.monotonic() > deadline:
+                break
+            time.sleep(3)
+        assert runs and {r["run_type"] for r in runs} == {"asset_triggered"}, runs
+        states = api.wait_runs(dag_id, {r["dag_run_id"] for r in runs}, timeout=600)
+        assert set(states.values()) == {"success"}, [errors(home, r) for r in states]
+    labels = {
+        t["rendered_map_index"]
+        for r in api.get("/dags/universes/dagRuns", limit=100)["dag_runs"]
+        for t in api.get(f"/dags/universes/dagRuns/{r['dag_run_id']}/taskInstances")[
+            "task_instances"
+        ]
+        if t["task_id"] == "ingest_chunk"
+    }
+    # e.g. "top3000 2024-12-23..2024-12-27": the sessions of the triggering runs
+    assert any(label.startswith("top3000 20") and ".." in label for label in labels), labels
+    assert (lake / "data/universe/top3000.parquet").exists()
+    assert (lake / "data/universe/all_common.parquet").exists()
 
 
 def test_everything_listens_on_127_0_0_1_only(stack):

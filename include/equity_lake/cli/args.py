@@ -39,6 +39,13 @@ def date_range(start: str, end: str) -> tuple[dt.date, dt.date]:
     return first, last
 
 
+def open_range(start: str | None, end: str | None) -> tuple[dt.date | None, dt.date | None]:
+    """``--start``/``--end`` where either may be left out (an open bound)."""
+    if start and end:
+        return date_range(start, end)
+    return (date(start, "--start") if start else None, date(end, "--end") if end else None)
+
+
 def run_id(text: str | None) -> str:
     """The run id that names staging and quarantine keys (generated for a command by hand)."""
     if text is None:

@@ -1,4 +1,5 @@
-"""``derive metrics`` (TTM, ratios, market-value metrics per company) and ``show metrics``."""
+"""``derive metrics`` (TTM, ratios, market-value metrics per company), ``derive universe``
+(dated membership), and ``show metrics`` / ``show universe``."""
 
 from __future__ import annotations
 
@@ -16,8 +17,16 @@ def register(groups: dict[str, Any]) -> None:
     p.add_argument("--ciks", help="comma-separated CIKs (default: every company in the lake)")
     p.add_argument("--date", help="the run's day, YYYY-MM-DD (default: today)")
     p.add_argument("--chunk", help="I/N: the I-th of N slices of the companies")
+    _range_options(p, "only the market-value metrics of trading days from")
     p.add_argument("--run-id", help="names staging/quarantine keys (default: generated)")
     p.set_defaults(handler=derive)
+
+    p = groups["derive"].add_parser("universe", help="rebuild a universe's dated membership")
+    p.add_argument("name", help="all_common or top3000")
+    p.add_argument("--date", help="the run's day, YYYY-MM-DD (default: today)")
+    _range_options(p, "recompute the reconstitutions whose lookback holds a session from")
+    p.add_argument("--run-id", help="names staging/quarantine keys (default: generated)")
+    p.set_defaults(handler=derive_universe)
 
     p = groups["show"].add_parser("metrics", help="a company's metrics as known on a date (CSV)")
     who = p.add_mutually_exclusive_group(required=True)
@@ -26,19 +35,75 @@ def register(groups: dict[str, Any]) -> None:
     p.add_argument("--as-of", help="YYYY-MM-DD (default: today)")
     p.set_defaults(handler=show)
 
+    p = groups["show"].add_parser("universe", help="a universe's members on a date (CSV)")
+    p.add_argument("name", help="all_common or top3000")
+    p.add_argument("--date", help="YYYY-MM-DD (default: today)")
+    p.set_defaults(handler=show_universe)
+
+
+def _range_options(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument("--start", help=f"{what} this day, YYYY-MM-DD")
+    p.add_argument("--end", help="... to this day, YYYY-MM-DD (inclusive)")
+
+
+def _range(args: argparse.Namespace) -> tuple[dt.date | None, dt.date | None]:
+    return cli_args.open_range(args.start, args.end)
+
 
 def derive(args: argparse.Namespace) -> dict[str, Any]:
     from equity_lake.datasets import derived_metrics
     from equity_lake.lake.store import LakeStore
 
     day = cli_args.date(args.date) if args.date else dt.date.today()
+    start, end = _range(args)
     return derived_metrics.derive(
         LakeStore(),
         day,
         chunk=cli_args.chunk(args.chunk, derived_metrics.CHUNKS.max_chunks),
         ciks=cli_args.ciks(args.ciks),
+        start=start,
+        end=end,
         run_id=cli_args.run_id(args.run_id),
     )
+
+
+def derive_universe(args: argparse.Namespace) -> dict[str, Any]:
+    from equity_lake import universes
+    from equity_lake.datasets import universes as universe_dataset
+    from equity_lake.lake.store import LakeStore
+
+    if args.name not in universes.NAMES:
+        raise cli_args.UsageError(
+            f"unknown universe {args.name!r}; known: {', '.join(universes.NAMES)}"
+        )
+    day = cli_args.date(args.date) if args.date else dt.date.today()
+    start, end = _range(args)
+    return universe_dataset.derive(
+        LakeStore(), args.name, day, start=start, end=end, run_id=cli_args.run_id(args.run_id)
+    )
+
+
+def show_universe(args: argparse.Namespace) -> str:
+    """CSV: the universe's members on --date (security_id, the ticker then)."""
+    from equity_lake import universes
+    from equity_lake.cli.output import csv_text
+    from equity_lake.lake import keys
+    from equity_lake.lake.store import LakeStore
+
+    store = LakeStore()
+    day = cli_args.date(args.date, "--date") if args.date else dt.date.today()
+    try:
+        key = keys.universe(args.name)
+    except keys.InvalidIdentifier as exc:
+        raise cli_args.UsageError(f"universe: {exc}") from None
+    table = store.read_table(key)
+    if table is None:
+        raise FileNotFoundError(
+            f"no universe {args.name} at {store.uri(key)}; run `equity-lake derive universe "
+            f"{args.name}`"
+        )
+    found = universes.members(table.cast(universes.UNIVERSE_SCHEMA), day)
+    return csv_text(["security_id", "symbol"], found.to_pylist())
 
 
 def show(args: argparse.Namespace) -> str:

@@ -8,6 +8,7 @@ from equity_lake.datasets import (  # noqa: F401 - registers them
     derived_metrics,
     fundamentals,
     minute_ticks,
+    universes,
 )
 from equity_lake.engine.dataset import get, names
 

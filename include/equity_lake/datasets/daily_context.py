@@ -28,20 +28,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TypeVar
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from equity_lake import calendar
-from equity_lake.adjust import READ_THREADS, read_actions
+from equity_lake.adjust import read_actions
 from equity_lake.engine.dataset import with_context
 from equity_lake.lake import commits, keys
 from equity_lake.lake.schemas import DAILY_TICKS, conform
-from equity_lake.lake.store import LakeStore
+from equity_lake.lake.store import LakeStore, read_all
 from equity_lake.quality.context import (
     DAILY_CONTEXT,
     DEFAULT_MAX_MOVE,
@@ -56,9 +54,6 @@ _EPOCH = dt.date(1970, 1, 1)
 Bar = tuple[int, float, float, float, float, float]
 #: a corporate action: (ex-date day number, "split" | "dividend", ratio, amount)
 Action = tuple[int, str, float | None, float | None]
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -353,14 +348,6 @@ def _read_actions(store: LakeStore, sids: list[int]) -> dict[int, list[Action]]:
         columns = [table.column(c).to_pylist() for c in ("action", "ratio", "amount")]
         out[sid] = list(zip(ex, *columns, strict=True))
     return out
-
-
-def read_all(read: Callable[[T], R], items: list[T]) -> list[R]:
-    """``[read(item) ...]``, READ_THREADS at once: on S3 each read is a round trip."""
-    if len(items) <= 1:
-        return [read(item) for item in items]
-    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
-        return list(pool.map(read, items))
 
 
 def _ints(table: pa.Table, name: str) -> np.ndarray:

@@ -21,14 +21,23 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from equity_lake.datasets.daily_context import read_all
 from equity_lake.engine import runner
 from equity_lake.engine.chunks import Chunk, ChunkRule, bounds
-from equity_lake.engine.dataset import Kind, Partition, Plan, Run, Service, Unit, register
+from equity_lake.engine.dataset import (
+    Kind,
+    Partition,
+    Plan,
+    Run,
+    Service,
+    Unit,
+    date_range,
+    range_argv,
+    register,
+)
 from equity_lake.fundamentals import metrics, ttm
 from equity_lake.lake import commits, keys
 from equity_lake.lake.schemas import DAILY_TICKS
-from equity_lake.lake.store import LakeStore
+from equity_lake.lake.store import LakeStore, read_all
 from equity_lake.master import MasterError, SecurityMaster
 
 DATASET = "derived-metrics"
@@ -44,6 +53,9 @@ class Request:
 
     chunk: Chunk
     ciks: list[str] | None = None
+    #: the trading days whose market-value metrics are recomputed (None: every day)
+    start: dt.date | None = None
+    end: dt.date | None = None
 
 
 def stored_ciks(store: LakeStore) -> list[str]:
@@ -78,6 +90,7 @@ class DerivedMetrics:
     def plan(self, store: LakeStore, run: Run) -> Plan:
         """Chunks of the companies to recompute, each with the command that derives it."""
         ciks = companies(store, run.params.get("ciks") or None)
+        start, end = date_range(run.params)
         size = int(run.params.get("chunk_size", DEFAULT_CHUNK_SIZE))
         count = CHUNKS.count(len(ciks), size)
         partitions = []
@@ -87,9 +100,11 @@ class DerivedMetrics:
             argv = ["derive", "metrics", "--date", run.day.isoformat(), "--chunk", str(chunk)]
             argv += ["--run-id", run.run_id]
             argv += ["--ciks", ",".join(run.params["ciks"])] if run.params.get("ciks") else []
+            argv += range_argv(start, end)
             label = f"{chunk}: {ciks[lo]}..{ciks[hi - 1]} ({hi - lo})"
             partitions.append(Partition(chunk.label, label, tuple(argv), (), expected=hi - lo))
-        return Plan(partitions, {"companies": len(ciks)})
+        notes = {"companies": len(ciks), "prices": f"{start or '...'}..{end or '...'}"}
+        return Plan(partitions, notes)
 
     def fetch(
         self, store: LakeStore, run: Run, request: Request, missing: list[str]
@@ -109,7 +124,9 @@ class DerivedMetrics:
             rows = ttm.ttm(cik, facts)
             yield Unit(f"cik-{cik}-ttm", rows, {"cik": cik}, entity=cik, kind=TTM_KIND)
             found = metrics.fundamental_metrics(cik, rows)
-            priced = prices(store, master, cik) if master is not None else None
+            priced = None
+            if master is not None:
+                priced = prices(store, master, cik, request.start, request.end)
             if priced is not None and priced.num_rows:
                 found = pa.concat_tables([found, metrics.market_metrics(cik, rows, priced)])
             yield Unit(f"cik-{cik}-metrics", found, {"cik": cik}, entity=cik)
@@ -133,9 +150,16 @@ class DerivedMetrics:
 DERIVED = register(DerivedMetrics())
 
 
-def prices(store: LakeStore, master: SecurityMaster, cik: str) -> pa.Table | None:
+def prices(
+    store: LakeStore,
+    master: SecurityMaster,
+    cik: str,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> pa.Table | None:
     """The committed raw daily bars (security_id, timestamp, close) of the company's
-    securities (the master's ``cik``), every month the lake holds; None if it has none."""
+    securities (the master's ``cik``) from ``start`` to ``end`` (None: every day the lake
+    holds), reading only the months in that range; None if it has none."""
     table = master.table
     sids = sorted(
         set(table.filter(pc.equal(table.column("cik"), cik)).column("security_id").to_pylist())
@@ -143,7 +167,9 @@ def prices(store: LakeStore, master: SecurityMaster, cik: str) -> pa.Table | Non
     if not sids:
         return None
     hidden = commits.masks(store, keys.DAILY_TICKS_DATASET)
-    wanted = [k for sid in sids for k in store.list(keys.daily_ticks_of(sid))]
+    wanted = [
+        k for sid in sids for k in store.list(keys.daily_ticks_of(sid)) if _month_in(k, start, end)
+    ]
 
     def one(key: str) -> pa.Table | None:
         found = commits.read_committed(store, key, hidden, DAILY_TICKS)
@@ -153,12 +179,30 @@ def prices(store: LakeStore, master: SecurityMaster, cik: str) -> pa.Table | Non
     if not parts:
         return None
     # one price a day: a company with several share classes is valued by its first security
-    bars = pa.concat_tables(parts).sort_by(
-        [("timestamp", "ascending"), ("security_id", "ascending")]
-    )
+    bars = pa.concat_tables(parts)
+    if start or end:
+        stamp = bars.column("timestamp")
+        inside = pc.and_(
+            pc.greater_equal(stamp, pa.scalar(start or dt.date.min, pa.date32())),
+            pc.less_equal(stamp, pa.scalar(end or dt.date.max, pa.date32())),
+        )
+        bars = bars.filter(inside)
+    bars = bars.sort_by([("timestamp", "ascending"), ("security_id", "ascending")])
     stamps = bars.column("timestamp").to_pylist()
     first = [i for i, day in enumerate(stamps) if i == 0 or stamps[i - 1] != day]
     return bars.take(pa.array(first, pa.int64()))
+
+
+def _month_in(key: str, start: dt.date | None, end: dt.date | None) -> bool:
+    """Whether a daily-ticks object may hold a day of ``start..end`` (a monthly file by its
+    month; anything else, a closed-years history, always)."""
+    parts = key.split("/")
+    if not (start or end) or len(parts) < 3 or not (parts[-3] + parts[-2]).isdigit():
+        return True
+    month = (int(parts[-3]), int(parts[-2]))
+    return (start is None or month >= (start.year, start.month)) and (
+        end is None or month <= (end.year, end.month)
+    )
 
 
 def derive(
@@ -167,15 +211,18 @@ def derive(
     *,
     chunk: Chunk | None = None,
     ciks: list[str] | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
     run_id: str,
 ) -> dict[str, Any]:
-    """Derive one chunk of companies; its result (the CLI's JSON line)."""
+    """Derive one chunk of companies (market-value metrics of the days ``start..end`` only,
+    when given); its result (the CLI's JSON line)."""
     chunk = chunk or Chunk(1, 1)
     return runner.ingest(
         DERIVED,
         store,
-        Run(day, run_id, {"ciks": ciks}),
-        Request(chunk, ciks),
+        Run(day, run_id, {"ciks": ciks, "start": start, "end": end}),
+        Request(chunk, ciks, start, end),
         partition=chunk.label,
         extra={"chunk": str(chunk)},
     )

@@ -26,14 +26,13 @@ import pyarrow.compute as pc
 
 from equity_lake import calendar
 from equity_lake.datasets import daily_ticks
-from equity_lake.datasets.daily_context import read_all
 from equity_lake.engine import runner
 from equity_lake.engine.chunks import Chunk
 from equity_lake.engine.dataset import Partition, Plan, Run, Service, Unit, register
 from equity_lake.lake import commits, keys
 from equity_lake.lake.partition import slices
 from equity_lake.lake.schemas import DAILY_TICKS, MINUTE_TICKS, conform
-from equity_lake.lake.store import ABSENT, LakeStore
+from equity_lake.lake.store import ABSENT, LakeStore, read_all
 from equity_lake.master import SecurityMaster, trading_day
 from equity_lake.quality.context import MINUTE_CONTEXT
 from equity_lake.sources.registry import (

@@ -37,6 +37,31 @@ class Run:
     params: Mapping[str, Any] = field(default_factory=dict)
 
 
+def date_range(params: Mapping[str, Any]) -> tuple[dt.date | None, dt.date | None]:
+    """The run's ``start``/``end`` params as dates (either may be None); start <= end."""
+    start, end = (_date(params.get(k), k) for k in ("start", "end"))
+    if start and end and start > end:
+        raise ValueError(f"start {start} is after end {end}")
+    return start, end
+
+
+def _date(value: Any, what: str) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        raise ValueError(f"{what} {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def range_argv(start: dt.date | None, end: dt.date | None) -> list[str]:
+    """``--start``/``--end`` options of a partition's command, for the bounds given."""
+    argv = ["--start", start.isoformat()] if start else []
+    return argv + (["--end", end.isoformat()] if end else [])
+
+
 @dataclass(frozen=True)
 class Partition:
     """A unit of work of a run: what one mapped task (or one container) ingests."""
@@ -103,6 +128,9 @@ class Unit:
     prior: Mapping[str, tuple[bytes | None, str]] = field(default_factory=dict)
     #: None: the dataset's own rows; else rows of that kind (schema, suite, key columns)
     kind: Kind | None = None
+    #: True when the rows are their object's whole content, rebuilt from the lake each run (a
+    #: universe's periods): the object is replaced, so a period that no longer holds goes
+    whole: bool = False
 
     def gated(self, rows: pa.Table) -> pa.Table:
         """``rows`` (the unit's table conformed to the schema) with the context columns after

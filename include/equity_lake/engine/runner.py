@@ -174,7 +174,7 @@ def ingest(
                 table=table,
                 objects=[key for key, _ in targets],
             )
-        written = wap.publish_targets(store, targets, key_columns, unit.prior)
+        written = wap.publish_targets(store, targets, key_columns, unit.prior, whole=unit.whole)
         store.delete(audited.staged_key)
         for key, rows in targets:
             objects[key] = {"rows": rows.num_rows, "sha256": commits.rows_checksum(rows)}

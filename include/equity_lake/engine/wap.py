@@ -118,7 +118,7 @@ def publish_merge(
 
 def publish_replace(store: LakeStore, key: str, table: pa.Table) -> bool:
     """Replace the object at ``key`` with ``table``, an object rebuilt whole each run (the
-    security master, the trading calendar).
+    security master, the trading calendar, a universe).
 
     Returns False (and writes nothing) when the object already holds exactly these rows. A
     corrupt stored object is copied aside (``stored_table``) and replaced: rebuilding it is
@@ -146,13 +146,20 @@ def publish_targets(
     targets: Sequence[tuple[str, pa.Table]],
     key_columns: Sequence[str],
     prior: Mapping[str, tuple[bytes | None, str]] | None = None,
+    *,
+    whole: bool = False,
 ) -> int:
     """Merge each (key, rows) target into its object, as ``publish_merge`` does, several at
-    once (starting from ``prior`` reads where given); returns how many objects changed."""
+    once (starting from ``prior`` reads where given), or replace it when the rows are its
+    ``whole`` content (``publish_replace``); returns how many objects changed."""
     prior = prior or {}
 
     def one(target: tuple[str, pa.Table]) -> bool:
         key, rows = target
+        if whole:
+            return publish_replace(
+                store, key, rows.sort_by([(c, "ascending") for c in key_columns])
+            )
         return publish_merge(store, key, rows, key_columns, prior.get(key))
 
     if len(targets) <= 1:

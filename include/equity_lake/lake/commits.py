@@ -29,7 +29,7 @@ import pyarrow.compute as pc
 
 from equity_lake.lake import keys
 from equity_lake.lake.schemas import conform
-from equity_lake.lake.store import LakeStore
+from equity_lake.lake.store import LakeStore, read_all
 
 
 def rows_checksum(table: pa.Table) -> str:
@@ -150,6 +150,32 @@ def committed(
         prefix = keys.commit_record(dataset, day, run_id, "x").rsplit("/", 1)[0]
     records = [store.read_json(key) for key in store.list(prefix)]
     return sorted((r for r in records if isinstance(r, dict)), key=lambda r: r.get("at", ""))
+
+
+def span(store: LakeStore, dataset: str) -> tuple[dt.date, dt.date] | None:
+    """The first and last day of the rows the dataset's commits hold; None when it has none.
+
+    Records sit under their run's (or backfill range's first) day, so the first day is the
+    earliest folder; a range reaches past its folder, so the last is the latest ``last`` of
+    the records filed in the year before the latest folder (a range spans at most 366 days).
+    """
+    prefix = keys.commits_day(dataset, dt.date(2000, 1, 1)).rsplit("/", 1)[0] + "/"
+    by_day: dict[dt.date, list[str]] = {}
+    for key in store.list(prefix):
+        try:
+            day = dt.date.fromisoformat(key[len(prefix) :].split("/", 1)[0])
+        except ValueError:
+            continue  # intents of publishes in progress
+        by_day.setdefault(day, []).append(key)
+    if not by_day:
+        return None
+    latest = max(by_day)
+    recent = [k for d, ks in by_day.items() if d >= latest - dt.timedelta(days=366) for k in ks]
+    ends = [latest]
+    for record in read_all(store.read_json, recent):
+        if isinstance(record, dict) and record.get("last"):
+            ends.append(dt.date.fromisoformat(str(record["last"])[:10]))
+    return min(by_day), max(ends)
 
 
 def holdings(records: Sequence[Mapping[str, Any]]) -> dict[str, int]:

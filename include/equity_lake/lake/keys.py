@@ -179,6 +179,11 @@ def universe(universe_name: object) -> str:
     return f"data/universe/{name(universe_name, 'universe')}.parquet"
 
 
+def universe_batch(day: dt.date, unit: object) -> str:
+    """The staging/quarantine name of one universe's rebuilt periods; never published."""
+    return f"data/universe/_batches/{_date(day).isoformat()}/{name(unit, 'unit')}.parquet"
+
+
 # --- write-audit-publish and quality ----------------------------------------------------------
 def staging(run: object, final_key: str) -> str:
     """Where a run stages an object before its audit."""

@@ -21,8 +21,10 @@ import io
 import json
 import os
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import pyarrow as pa
@@ -361,3 +363,17 @@ class _FileLock:
     def __exit__(self, *exc: object) -> None:
         fcntl.flock(self._fd, fcntl.LOCK_UN)
         os.close(self._fd)
+
+
+#: reads in flight at once when many objects are read (on S3 each read is a round trip)
+READ_THREADS = 16
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def read_all(read: Callable[[T], R], items: list[T]) -> list[R]:
+    """``[read(item) ...]``, READ_THREADS at once: on S3 each read is a round trip."""
+    if len(items) <= 1:
+        return [read(item) for item in items]
+    with ThreadPoolExecutor(max_workers=READ_THREADS) as pool:
+        return list(pool.map(read, items))

@@ -725,3 +725,31 @@ def derived_metrics(*, cik: str) -> gx.ExpectationSuite:
             ),
         ],
     )
+
+
+UNIVERSES = "universes"
+UNIVERSES_SUITE = "universes"
+
+
+@register(UNIVERSES, suite_name=UNIVERSES_SUITE, label_params=("universe",))
+def universe_periods(*, universe: str) -> gx.ExpectationSuite:
+    """Suite for one universe's membership periods (``universes.py``): the schema, one period
+    per (security_id, start), a ticker on every period, and no period ending before it
+    starts (an open period, ``end`` null, is a current member)."""
+    from equity_lake import universes
+
+    return gx.ExpectationSuite(
+        name=UNIVERSES_SUITE,
+        expectations=[
+            *schema_expectations(universes.UNIVERSE_SCHEMA, nullable=("end",)),
+            gxe.ExpectColumnValuesToBeBetween(column="security_id", min_value=1),
+            gxe.ExpectColumnValueLengthsToBeBetween(column="symbol", min_value=1, max_value=16),
+            gxe.ExpectCompoundColumnsToBeUnique(column_list=["security_id", "start"]),
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="end",
+                column_B="start",
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+            ),
+        ],
+    )
