@@ -87,8 +87,13 @@ def test_a_backfill_then_daily_runs_publish_merge_and_announce_only_news(lake, d
         assert set(fundamentals_objects(lake)) == {
             keys.fundamentals(c) for c in (APPLE, ALPHABET, SNOWFLAKE)
         }
+        # the event names the companies stored: the derived run recomputes those only
+        stored = ["0000320193", "0001640147", "0001652044"]
         assert asset_events(bulk) == [
-            ("equity_lake_fundamentals", {"day": "2024-10-29", "companies": 3, "files_written": 3})
+            (
+                "equity_lake_fundamentals",
+                {"day": "2024-10-29", "companies": 3, "files_written": 3, "stored": stored},
+            )
         ]
         after_bulk = fundamentals_objects(lake)
 
