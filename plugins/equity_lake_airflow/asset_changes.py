@@ -3,8 +3,9 @@
 A run triggered by the fundamentals Asset recomputes the companies those runs stored (the
 events' ``stored`` CIKs); one triggered by the daily-ticks Asset recomputes the sessions those
 runs published (each event's ``day``, or its backfill's ``first..last``) for every company.
-When both kinds arrived before the run started, or an event does not say what it changed, the
-run recomputes everything: slower, never wrong. A manual or scheduled run (no events), or one
+When both kinds arrived before the run started, an event does not say what it changed, or
+more than ``MAX_CIKS`` companies changed (a bulk backfill), the run recomputes everything:
+slower, never wrong. A manual or scheduled run (no events), or one
 whose conf sets ``ciks``, ``start`` or ``end``, keeps its params as given.
 """
 
@@ -20,6 +21,9 @@ log = logging.getLogger(__name__)
 
 #: the params an event may scope: CIKs (fundamentals) and a range of sessions (daily ticks)
 SCOPED = ("ciks", "start", "end")
+#: more companies than this (a bulk backfill) are recomputed as "every company": each chunk's
+#: command carries the list, and most of the lake changed anyway
+MAX_CIKS = 500
 
 
 def scope(context: Mapping[str, Any]) -> dict[str, Any]:
@@ -46,7 +50,7 @@ def scope_of(events: Mapping[str, Iterable[Mapping[str, Any]]]) -> dict[str, Any
     if fundamentals:
         stored = [e.get("stored") for e in fundamentals]
         ciks = sorted({c for found in stored if isinstance(found, list) for c in found})
-        if ciks and all(isinstance(found, list) for found in stored):
+        if 0 < len(ciks) <= MAX_CIKS and all(isinstance(found, list) for found in stored):
             return {"ciks": ciks}
         return {}
     days = [d for e in daily for d in _days(e)]
