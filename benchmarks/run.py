@@ -19,6 +19,10 @@
 7. fundamentals (benchmarks/fundamentals_bench.py): normalising a companyfacts document into
    the long table / json.loads of the same bytes, target <= 3x; peak memory of the bulk
    backfill over a synthetic companyfacts.zip of 1,000 companies, target < 1 GiB.
+8. derived metrics (benchmarks/derived_bench.py): TTM and metrics of 1,000 synthetic companies
+   with 15 years of facts, and market-value metrics of one day for the sample universe's
+   companies, through the engine on a local lake, per company / plain pyarrow reads of each
+   company's files; the gate's share; peak memory of one mapped task, target < 1 GiB.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
 
 from common import fresh_bucket, gate_clock  # noqa: E402 - benchmarks/ is on sys.path
+from derived_bench import report as report_derived  # noqa: E402
 from minute_bench import bench_minutes  # noqa: E402
 from minute_bench import report as report_minutes  # noqa: E402
 
@@ -327,6 +332,12 @@ def bench_fundamentals() -> dict[str, dict[str, float]]:
     return {"normalise": normalise_ratio(), "bulk": bulk_memory(companies=1000)}
 
 
+def bench_derived() -> tuple[dict, dict]:
+    from derived_bench import fundamentals_scale, market_value  # benchmarks/ is on sys.path
+
+    return fundamentals_scale(), market_value()
+
+
 def main() -> int:
     os.environ.setdefault("AIRFLOW_HOME", str(ROOT / ".airflow"))
     server = MotoS3().start()
@@ -390,6 +401,7 @@ def main() -> int:
         f"{bulk['archive_mb']:.0f} MB zip) in {bulk['seconds']:.0f} s: peak memory "
         f"{bulk['peak_rss'] / 2**20:.0f} MiB (target < 1024 MiB)"
     )
+    report_derived(*bench_derived())
     return 0
 
 

@@ -1,6 +1,9 @@
-"""`make demo`: build the sample master, run daily_ticks through Airflow for the holiday
-fortnight 2024-12-23..2025-01-03 over the full sample universe, then minute_ticks for two of
-its sessions (the 2024-12-24 half day and the window's last, full day), and print a summary.
+"""`make demo`: build the sample master, run daily_ticks through Airflow for 2024-11-01 (the
+day the derived metrics value the companies on) and the holiday fortnight 2024-12-23..2025-01-03
+over the full sample universe, then minute_ticks for two of its sessions (the 2024-12-24 half
+day and the window's last, full day), then the fundamentals part (edgar_fundamentals, then
+derived_metrics: TTM, ratios and market-value metrics of the real companies the sample market
+carries), and print a summary.
 
 The lake is whatever LAKE_URI names (default: ./lake). Airflow runs in-process with `dag.test()`
 against a SQLite metadata database in $AIRFLOW_HOME (default: ./.airflow).
@@ -17,6 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 START, END = dt.date(2024, 12, 23), dt.date(2025, 1, 3)
+#: a session daily_ticks also runs for: the derived metrics' market values are as of this day
+METRICS_DAY = dt.date(2024, 11, 1)
 #: the sessions minute_ticks runs for: a 13:00 early close (210 minutes) and a full day (390)
 MINUTE_DAYS = (dt.date(2024, 12, 24), END)
 
@@ -80,20 +85,22 @@ def main() -> int:
                 failed.append(day)
         return failed
 
-    days = calendar.sessions_between(START, END)
-    say(f"daily_ticks: {len(days)} NYSE sessions from {START} to {END}")
+    days = [METRICS_DAY, *calendar.sessions_between(START, END)]
+    say(f"daily_ticks: {METRICS_DAY}, then {len(days) - 1} NYSE sessions from {START} to {END}")
     failed = run("daily_ticks", days)
     print()
-    print(runs.summarize(store, "daily-ticks", START, END))
+    print(runs.summarize(store, "daily-ticks", METRICS_DAY, END, days))
     print()
     say(f"minute_ticks: {', '.join(map(str, MINUTE_DAYS))}, the whole universe")
     failed += run("minute_ticks", list(MINUTE_DAYS))
     print()
     print(runs.summarize(store, "minute-ticks", MINUTE_DAYS[0], MINUTE_DAYS[-1], MINUTE_DAYS))
     print()
-    from demo_fundamentals import demo_fundamentals  # real SEC filings via a local EDGAR
+    from demo_fundamentals import demo_derived_metrics, demo_fundamentals  # real SEC filings
 
     failed += demo_fundamentals(bag, say)
+    print()
+    failed += demo_derived_metrics(bag, say)
     if failed:
         print(f"failed runs: {', '.join(map(str, failed))}")
         return 1

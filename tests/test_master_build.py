@@ -12,6 +12,7 @@ from equity_lake.engine.wap import QualityGateFailed
 from equity_lake.lake import keys
 from equity_lake.lake.schemas import CORPORATE_ACTIONS, SECURITY_MASTER
 from equity_lake.lake.store import LakeStore
+from equity_lake.master import SecurityMaster
 
 DAY = dt.date(2024, 12, 23)
 
@@ -57,6 +58,32 @@ def test_the_sample_master_has_the_lake_schema_and_stable_ids(built):
     ids = built.master.column("security_id").to_pylist()
     assert len(set(ids)) > 9_000  # every security ever listed, delisted ones included
     assert built.master.num_rows > len(set(ids))  # ticker changes add symbol periods
+
+
+REAL = {
+    "AAPL": ("0000320193", "Apple Inc."),
+    "GOOGL": ("0001652044", "Alphabet Inc."),
+    "SNOW": ("0001640147", "Snowflake Inc."),
+    "JPM": ("0000019617", "JPMorgan Chase & Co."),
+    "WMT": ("0000104169", "Walmart Inc."),
+}
+
+
+@pytest.mark.parametrize("day", [dt.date(2024, 11, 1), dt.date(2025, 1, 3)])
+def test_the_sample_master_carries_the_real_companies_of_the_demo(built, day):
+    """The companies whose SEC filings the repository carries, by real ticker and CIK, on the
+    demo's days: derived metrics value them with the sample's bars through the master's cik."""
+    sm = SecurityMaster(built.master)
+    active = sm.active_on(day)
+    assert len(set(active["symbol"].to_pylist())) == active.num_rows  # one owner per ticker
+    for symbol, (cik, company) in REAL.items():
+        sid = sm.security_for_symbol(symbol, day)
+        assert sid is not None, symbol
+        history = sm.symbol_history(sid).to_pylist()
+        assert [(r["symbol"], r["cik"], r["company"]) for r in history] == [(symbol, cik, company)]
+        owners = built.master.filter(pc.equal(built.master["cik"], cik))
+        assert set(owners["security_id"].to_pylist()) == {sid}  # nobody else has the CIK
+    master_build.check(built.master)  # no ticker has two owners at once, ever
 
 
 def test_overlapping_ticker_owners_are_refused(built):

@@ -101,6 +101,7 @@ class Run:
 )
 def test_the_triggering_events_scope_a_derived_run(events, conf, expected):
     from airflow.sdk.execution_time.context import TriggeringAssetEventsAccessor
+
     from equity_lake_airflow import asset_changes
 
     dag = load_dag("derived_metrics")

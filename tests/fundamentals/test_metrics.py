@@ -128,9 +128,9 @@ def test_the_suites_pass_real_rows_and_catch_each_impossible_row():
     from equity_lake.quality.gate import validate_table
 
     table = ttm.ttm(SNOWFLAKE, facts(SNOWFLAKE))
-    assert validate_table("derived-ttm", table, {"cik": SNOWFLAKE}).success
+    assert validate_table("derived-ttm", table, {"ciks": [SNOWFLAKE]}).success
     found = metrics.fundamental_metrics(SNOWFLAKE, table)
-    assert validate_table("derived-metrics", found, {"cik": SNOWFLAKE}).success
+    assert validate_table("derived-metrics", found, {"ciks": [SNOWFLAKE]}).success
     first = found.to_pylist()[0]
     for change, named in [
         ({"as_of_date": first["period_end"] - dt.timedelta(days=1)}, "as_of_date >= period_end"),
@@ -141,6 +141,6 @@ def test_the_suites_pass_real_rows_and_catch_each_impossible_row():
         bad = validate_table(
             "derived-metrics",
             pa.Table.from_pylist(rows, metrics.METRICS_SCHEMA),
-            {"cik": SNOWFLAKE},
+            {"ciks": [SNOWFLAKE]},
         )
         assert not bad.success and named in " ".join(bad.failures), change

@@ -12,7 +12,12 @@ import pytest
 
 from equity_lake import calendar
 from equity_lake.lake.schemas import MINUTE_TICKS
-from equity_lake.sources.sample import DAILY_BARS_SCHEMA, EXCHANGES, SampleMarket
+from equity_lake.sources.sample import (
+    DAILY_BARS_SCHEMA,
+    EXCHANGES,
+    REAL_COMPANIES,
+    SampleMarket,
+)
 
 SAMPLE_DAYS = [
     dt.date(2009, 1, 2),
@@ -197,6 +202,68 @@ def test_bar_symbols_match_the_symbol_periods(market, periods):
     assert held["security_id"].is_unique
     merged = bars.merge(held, on="security_id", how="outer", validate="one_to_one")
     assert (merged["symbol_x"] == merged["symbol_y"]).all()
+
+
+# --- the real companies -----------------------------------------------------------------------
+
+
+def test_the_real_companies_keep_their_ticker_name_and_cik_for_their_whole_history(
+    market, periods, actions
+):
+    assert [(c.symbol, c.cik) for c in REAL_COMPANIES] == [
+        ("AAPL", "0000320193"),
+        ("GOOGL", "0001652044"),
+        ("SNOW", "0001640147"),
+        ("JPM", "0000019617"),
+        ("WMT", "0000104169"),
+    ]
+    for real in REAL_COMPANIES:
+        own = periods[periods["security_id"] == real.security_id]
+        assert own[["symbol", "company", "cik"]].values.tolist() == [
+            [real.symbol, real.company, real.cik]
+        ]
+        assert own["end_date"].isna().all()  # still trading at the market's end
+        others = periods[periods["security_id"] != real.security_id]
+        assert real.symbol not in set(others["symbol"]) and real.cik not in set(others["cik"])
+        named = actions[actions["security_id"] == real.security_id]
+        assert set(named[["old_symbol", "new_symbol"]].stack()) <= {real.symbol}
+    # the one security that drew a real CIK (Walmart's) took WMT's drawn one in exchange
+    assert periods.loc[periods["security_id"] == 103586, "cik"].tolist() == ["0001355795"]
+    snow = next(c for c in REAL_COMPANIES if c.symbol == "SNOW")
+    listing = actions[(actions["security_id"] == snow.security_id)]
+    assert listing.iloc[0][["ex_date", "action", "new_symbol"]].tolist() == [
+        dt.date(2020, 9, 22),
+        "listing",
+        "SNOW",
+    ]
+
+
+def test_the_security_labelled_aapl_trades_on_the_demos_days_at_a_plausible_price(market):
+    """Only the labels are real: the bars are the synthetic ones the market drew."""
+    aapl = next(c for c in REAL_COMPANIES if c.symbol == "AAPL")
+    assert _bar(market, dt.date(2024, 11, 1), aapl.security_id) == {
+        "security_id": 104606,
+        "symbol": "AAPL",
+        "timestamp": dt.date(2024, 11, 1),
+        "open": 219.9,
+        "high": 224.75,
+        "low": 219.62,
+        "close": 222.26,
+        "volume": 1144301,
+    }
+    for real in REAL_COMPANIES:
+        for day in calendar.sessions_between(dt.date(2024, 11, 1), dt.date(2025, 1, 3)):
+            bar = _bar(market, day, real.security_id)
+            assert bar["symbol"] == real.symbol
+            assert 20 < bar["close"] < 500
+        minutes = market.minute_bars(dt.date(2024, 12, 24), [real.security_id])
+        assert set(minutes.column("symbol").to_pylist()) == {real.symbol}
+
+
+def test_another_seed_carries_no_real_company():
+    other = SampleMarket(seed=7).symbol_periods().to_pandas()
+    assert not {c.symbol for c in REAL_COMPANIES} & set(other["symbol"])
+    assert not {c.cik for c in REAL_COMPANIES} & set(other["cik"])
 
 
 # --- listings and delistings ------------------------------------------------------------------

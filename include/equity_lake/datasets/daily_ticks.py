@@ -245,6 +245,7 @@ class DailyTicks:
     rows = "rows"
     run_day = "nyse_session"
     overlapping = True  # checked merges: catchup and backfills run days at once
+    gate_batch = 1
 
     def services(self, params: Mapping[str, Any]) -> tuple[Service, ...]:
         return daily_source_services(str(params.get("source", "sample")))  # type: ignore[return-value]

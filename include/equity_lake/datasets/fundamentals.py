@@ -306,6 +306,7 @@ class Fundamentals:
     rows = "facts"
     run_day = "filing_day"
     overlapping = False  # each run starts where the last one's watermark ended
+    gate_batch = 1
 
     def services(self, params: Mapping[str, Any]) -> tuple[Service, ...]:
         return ("sec",)

@@ -82,6 +82,7 @@ class MinuteTicks:
     rows = "rows"
     run_day = "nyse_session"
     overlapping = True  # one object per security and day: runs of different days never meet
+    gate_batch = 1
 
     def services(self, params: Mapping[str, Any]) -> tuple[Service, ...]:
         return minute_source_services(str(params.get("source", "sample")))  # type: ignore[return-value]

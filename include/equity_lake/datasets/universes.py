@@ -4,11 +4,11 @@ One partition per universe (``universes.NAMES``). ``all_common`` is rebuilt from
 master each run. ``top3000`` is rebuilt from its stored periods and the reconstitutions the run
 recomputes: those whose lookback sessions hold a day of the run's range (``start``/``end``,
 which the DAG fills from the daily-ticks Asset events), else those of the lake's latest
-sessions; the first run (nothing stored yet) recomputes every month the lake holds. A reconstitution is computed
-only once its whole lookback has been ingested (its previous session is in the lake). Every
-other month keeps the picks the stored periods record, so recomputing one month moves no
-other. The object is the universe's whole content: it is replaced, not merged
-(``Unit.whole``), gated by the ``universes`` suite.
+sessions; the first run (nothing stored yet) recomputes every month the lake holds. A
+reconstitution is computed only once its whole lookback has been ingested (its previous
+session is in the lake). Every other month keeps the picks the stored periods record, so
+recomputing one month moves no other. The object is the universe's whole content: it is
+replaced, not merged (``Unit.whole``), gated by the ``universes`` suite.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ class Universes:
     rows = "periods"
     run_day = "filing_day"
     overlapping = True  # each run rebuilds a universe whole from the lake
+    gate_batch = 1
 
     def services(self, params: Mapping[str, Any]) -> tuple[Service, ...]:
         return ()  # reads the lake only

@@ -167,6 +167,9 @@ class Dataset(Protocol):
     #: False when a run builds on the previous run's bookkeeping (a watermark): runs then take
     #: turns through the run lease (``engine/lease.py``), whatever started them
     overlapping: bool
+    #: how many entities' units one validation may gate together (1: each alone); when
+    #: together they fail, each is gated again alone, so only the failing ones are rejected
+    gate_batch: int
 
     def services(self, params: Mapping[str, Any]) -> tuple[Service, ...]:
         """The source settings a task of a run with ``params`` needs besides the lake's."""

@@ -130,37 +130,8 @@ def ingest(
         )
         return summary
 
-    for unit in dataset.fetch(store, run, request, result.missing):
-        if unit.entity is not None and unit.entity in result.rejected:
-            continue  # an entity's later units build on the one its gate rejected
-        schema, suite, key_columns = _shape(dataset, unit)
-        table = conform(unit.table, schema, f"{suite} {unit.name}")
-        if unit.entity is not None and table.num_rows == 0:
-            if unit.entity not in result.empty and unit.entity not in result.stored:
-                result.empty.append(unit.entity)
-            continue
-        try:
-            audited = wap.audit(
-                store,
-                dataset=suite,
-                batch_key=dataset.batch_key(run, unit.name),
-                table=unit.gated(table),
-                params=unit.params,
-                run_id=run.run_id,
-                day=run.day,
-                partition=unit.name,
-            )
-        except wap.QualityGateFailed as exc:
-            if unit.entity is None:
-                if objects:  # earlier units (a range's months) are published: commit them
-                    problems.append(f"{unit.name} failed its gate: {exc}")
-                    commit(complete=False)
-                raise
-            result.rejected[unit.entity] = str(exc)
-            if unit.entity in result.stored:  # an earlier unit of it published: counted once
-                result.stored.remove(unit.entity)
-                result.entities -= 1
-            continue
+    def publish(unit: Unit, table: pa.Table, key_columns: tuple[str, ...]) -> None:
+        """Publish a unit that passed its gate into its target objects, and count it."""
         targets = list(dataset.targets(run, table))
         if len(targets) > 1:  # many objects: not atomic, so declared before the first write
             commits.begin(
@@ -175,7 +146,6 @@ def ingest(
                 objects=[key for key, _ in targets],
             )
         written = wap.publish_targets(store, targets, key_columns, unit.prior, whole=unit.whole)
-        store.delete(audited.staged_key)
         for key, rows in targets:
             objects[key] = {"rows": rows.num_rows, "sha256": commits.rows_checksum(rows)}
         span.extend(commits.row_range(table, key_columns[0]) or ())
@@ -183,8 +153,6 @@ def ingest(
         by_day = commits.rows_per_day(table, key_columns[0])
         for day, count in (by_day or {run.day.isoformat(): table.num_rows}).items():
             per_day[day] = per_day.get(day, 0) + count
-        if audited.warnings:
-            result.warnings[unit.entity or unit.name] = list(audited.warnings)
         if unit.entity is None:
             result.entities += len(targets)
         elif unit.entity not in result.stored:  # an entity of several units counts once
@@ -195,10 +163,123 @@ def ingest(
         result.rows += table.num_rows
         result.files_written += written
         result.files_unchanged += len(targets) - written
+
+    def gate(units: list[_Conformed]) -> None:
+        """Audit units of one suite together, then publish each; alone when there is one, or
+        when together they fail (which one failed is then found, and quarantined alone)."""
+        units = [u for u in units if u.unit.entity is None or u.unit.entity not in result.rejected]
+        params = _merged_params([u.unit.params for u in units]) if len(units) > 1 else None
+        if params is not None:
+            name = f"{units[0].unit.name}-to-{units[-1].unit.name}"
+            try:
+                audited = wap.audit(
+                    store,
+                    dataset=units[0].suite,
+                    batch_key=dataset.batch_key(run, name),
+                    table=pa.concat_tables(u.unit.gated(u.table) for u in units),
+                    params=params,
+                    run_id=run.run_id,
+                    day=run.day,
+                    partition=name,
+                    quarantine=False,
+                )
+            except wap.QualityGateFailed:
+                params = None
+            else:
+                for u in units:
+                    publish(u.unit, u.table, u.key_columns)
+                store.delete(audited.staged_key)
+                if audited.warnings:
+                    result.warnings[name] = list(audited.warnings)
+                return
+        for u in units:
+            if u.unit.entity is not None and u.unit.entity in result.rejected:
+                continue  # an entity's later units build on the one its gate rejected
+            try:
+                audited = wap.audit(
+                    store,
+                    dataset=u.suite,
+                    batch_key=dataset.batch_key(run, u.unit.name),
+                    table=u.unit.gated(u.table),
+                    params=u.unit.params,
+                    run_id=run.run_id,
+                    day=run.day,
+                    partition=u.unit.name,
+                )
+            except wap.QualityGateFailed as exc:
+                if u.unit.entity is None:
+                    if objects:  # earlier units (a range's months) are published: commit them
+                        problems.append(f"{u.unit.name} failed its gate: {exc}")
+                        commit(complete=False)
+                    raise
+                result.rejected[u.unit.entity] = str(exc)
+                if u.unit.entity in result.stored:  # an earlier unit of it published
+                    result.stored.remove(u.unit.entity)
+                    result.entities -= 1
+                continue
+            publish(u.unit, u.table, u.key_columns)
+            store.delete(audited.staged_key)
+            if audited.warnings:
+                result.warnings[u.unit.entity or u.unit.name] = list(audited.warnings)
+
+    def flush() -> None:
+        """Gate the waiting entity units, a suite at a time in the order the suites came (a
+        company's TTM before its metrics: a rejected TTM skips its metrics)."""
+        for suite in dict.fromkeys(u.suite for u in waiting):
+            gate([u for u in waiting if u.suite == suite])
+        waiting.clear()
+
+    waiting: list[_Conformed] = []
+    for unit in dataset.fetch(store, run, request, result.missing):
+        if unit.entity is not None and unit.entity in result.rejected:
+            continue  # an entity's later units build on the one its gate rejected
+        schema, suite, key_columns = _shape(dataset, unit)
+        table = conform(unit.table, schema, f"{suite} {unit.name}")
+        if unit.entity is not None and table.num_rows == 0:
+            if unit.entity not in result.empty and unit.entity not in result.stored:
+                result.empty.append(unit.entity)
+            continue
+        conformed = _Conformed(unit, table, suite, key_columns)
+        if unit.entity is None:
+            flush()
+            gate([conformed])
+            continue
+        waiting.append(conformed)
+        if len({u.unit.entity for u in waiting}) > dataset.gate_batch:
+            last = waiting.pop()  # the first unit of the next batch's first entity
+            flush()
+            waiting.append(last)
+    flush()
     summary = commit(complete=not (result.rejected or problems))
     if result.rejected:
         raise EntitiesRejected(dataset, result, problems)
     return summary
+
+
+@dataclass(frozen=True)
+class _Conformed:
+    """A fetched unit conformed to its schema, waiting for its gate."""
+
+    unit: Unit
+    table: pa.Table
+    suite: str
+    key_columns: tuple[str, ...]
+
+
+def _merged_params(each: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The suite parameters of units gated together: list values (the units' CIKs) joined,
+    others equal in all; None when they cannot be (the units are then gated alone)."""
+    merged: dict[str, Any] = {}
+    for params in each:
+        if set(params) != set(each[0]):
+            return None
+        for key, value in params.items():
+            if isinstance(value, list | tuple):
+                merged.setdefault(key, [])
+                merged[key] += [v for v in value if v not in merged[key]]
+            elif merged.setdefault(key, value) != value:
+                return None
+    return merged
 
 
 def _shape(dataset: Dataset, unit: Unit) -> tuple[pa.Schema, str, tuple[str, ...]]:

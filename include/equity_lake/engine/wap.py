@@ -53,13 +53,19 @@ def audit(
     run_id: str,
     day: dt.date,
     partition: str,
+    quarantine: bool = True,
 ) -> Audited:
-    """Stage ``table`` and validate it; quarantine and raise on failure."""
+    """Stage ``table`` and validate it; quarantine and raise on failure. Without
+    ``quarantine`` (units gated together, gated again alone on a failure) a failure leaves
+    nothing behind but the exception."""
     staged = keys.staging(run_id, batch_key)
     store.write_table(staged, table)
     outcome = validate_table(
         dataset, table, params, run_name=run_id, batch_label=f"{dataset} {day} {partition}"
     )
+    if not outcome.success and not quarantine:
+        store.delete(staged)
+        raise QualityGateFailed(outcome.message())
     store.write_json(keys.quality_result(dataset, day, partition), outcome.result)
     if not outcome.success:
         quarantined = keys.quarantine(run_id, batch_key)

@@ -416,12 +416,9 @@ def fundamentals(*, as_of: dt.date | str, ciks: Sequence[str]) -> gx.Expectation
     revenue) and periods longer than a fiscal year (cumulative since inception).
     """
     from equity_lake.fundamentals import concepts, units
-    from equity_lake.lake import keys
 
     day = _as_date("as_of", as_of)
-    expected = sorted({keys.cik(c) for c in ciks})
-    if not expected:
-        raise ValueError("ciks must name at least one company")
+    expected = _ciks(ciks)
     schema = schemas.FUNDAMENTALS
     key = ["cik", "concept", "taxonomy", "tag", "unit", "start", "end", "accn"]
     expectations = [
@@ -668,30 +665,41 @@ DERIVED_METRICS = "derived-metrics"
 DERIVED_METRICS_SUITE = "derived_metrics"
 
 
+def _ciks(ciks: Sequence[str]) -> list[str]:
+    """The companies a unit (or units gated together) may hold, as 10-digit CIKs."""
+    from equity_lake.lake import keys
+
+    found = sorted({keys.cik(c) for c in ([ciks] if isinstance(ciks, str) else ciks)})
+    if not found:
+        raise ValueError("ciks must name at least one company")
+    return found
+
+
 def _finite(column: str) -> gxe.Expectation:
     """NaN counts as null (the not-null expectation), +-inf falls outside any bound."""
     return gxe.ExpectColumnValuesToBeBetween(column=column, min_value=-1e300, max_value=1e300)
 
 
-@register(TTM, suite_name=TTM_SUITE, label_params=("cik",))
-def derived_ttm(*, cik: str) -> gx.ExpectationSuite:
-    """Suite for one company's TTM rows (``fundamentals/ttm.py``): the schema, finite values,
-    one row per (concept, unit, as_of_date), known concepts, and every row knowable when it
-    says (``as_of_date`` on or after its period's end: nothing is known before it ends)."""
+@register(TTM, suite_name=TTM_SUITE, label_params=("ciks",))
+def derived_ttm(*, ciks: Sequence[str]) -> gx.ExpectationSuite:
+    """Suite for companies' TTM rows (``fundamentals/ttm.py``): the schema, finite values,
+    one row per (cik, concept, unit, as_of_date), known concepts, and every row knowable when
+    it says (``as_of_date`` on or after its period's end: nothing is known before it ends)."""
     from equity_lake.fundamentals import concepts, ttm
-    from equity_lake.lake import keys
 
     schema = ttm.TTM_SCHEMA
     return gx.ExpectationSuite(
         name=TTM_SUITE,
         expectations=[
             *schema_expectations(schema, nullable=("start", "accn", "form")),
-            gxe.ExpectColumnValuesToBeInSet(column="cik", value_set=[keys.cik(cik)]),
+            gxe.ExpectColumnValuesToBeInSet(column="cik", value_set=_ciks(ciks)),
             gxe.ExpectColumnValuesToBeInSet(
                 column="concept", value_set=sorted(c.name for c in concepts.CONCEPTS)
             ),
             _finite("value"),
-            gxe.ExpectCompoundColumnsToBeUnique(column_list=["concept", "unit", "as_of_date"]),
+            gxe.ExpectCompoundColumnsToBeUnique(
+                column_list=["cik", "concept", "unit", "as_of_date"]
+            ),
             gxe.ExpectColumnPairValuesAToBeGreaterThanB(
                 column_A="as_of_date", column_B="end", or_equal=True
             ),
@@ -700,23 +708,25 @@ def derived_ttm(*, cik: str) -> gx.ExpectationSuite:
     )
 
 
-@register(DERIVED_METRICS, suite_name=DERIVED_METRICS_SUITE, label_params=("cik",))
-def derived_metrics(*, cik: str) -> gx.ExpectationSuite:
-    """Suite for one company's metrics (``fundamentals/metrics.py``): the schema, finite values
-    (a zero denominator gives no row, never inf), known metric names, one row per (metric,
-    unit, as_of_date), every input known by the row's date and no period ending after it."""
+@register(DERIVED_METRICS, suite_name=DERIVED_METRICS_SUITE, label_params=("ciks",))
+def derived_metrics(*, ciks: Sequence[str]) -> gx.ExpectationSuite:
+    """Suite for companies' metrics (``fundamentals/metrics.py``): the schema, finite values
+    (a zero denominator gives no row, never inf), known metric names, one row per (cik,
+    metric, unit, as_of_date), every input known by the row's date and no period ending
+    after it."""
     from equity_lake.fundamentals import metrics
-    from equity_lake.lake import keys
 
     names = sorted([*metrics.FORMULAS, *metrics.MARKET_METRICS])
     return gx.ExpectationSuite(
         name=DERIVED_METRICS_SUITE,
         expectations=[
             *schema_expectations(metrics.METRICS_SCHEMA),
-            gxe.ExpectColumnValuesToBeInSet(column="cik", value_set=[keys.cik(cik)]),
+            gxe.ExpectColumnValuesToBeInSet(column="cik", value_set=_ciks(ciks)),
             gxe.ExpectColumnValuesToBeInSet(column="metric", value_set=names),
             _finite("value"),
-            gxe.ExpectCompoundColumnsToBeUnique(column_list=["metric", "unit", "as_of_date"]),
+            gxe.ExpectCompoundColumnsToBeUnique(
+                column_list=["cik", "metric", "unit", "as_of_date"]
+            ),
             gxe.ExpectColumnPairValuesAToBeGreaterThanB(
                 column_A="as_of_date", column_B="period_end", or_equal=True
             ),

@@ -26,6 +26,12 @@ How it works, and why:
   draws are consumed exactly as before, and everything after ``_FROZEN_END`` (the market path,
   IPOs, delistings, splits, dividends, renames and the new issuers' CIKs) comes from separately
   seeded streams that are drawn afterwards. The securities listed on ``_FROZEN_END`` trade on.
+* Five securities carry real companies (``REAL_COMPANIES``): Apple, Alphabet, Snowflake,
+  JPMorgan Chase and Walmart, whose real SEC filings the repository carries
+  (``standins/data/sec``), under their real ticker, name and CIK, so the demo joins synthetic
+  prices to real fundamentals. Only labels change, after every draw (and one delisted
+  security's CIK, swapped so that a CIK still names one security): prices, bars, events,
+  security ids and counts are those of the market as drawn.
 """
 
 from __future__ import annotations
@@ -100,6 +106,36 @@ _SEQ_CIK = 0xC1C  # CIKs of the securities listed by _FROZEN_END
 _SEQ_LATER_MARKET = 0x1A7E1
 _SEQ_LATER_EVENTS = 0x1A7E2
 _SEQ_LATER_CIK = 0x1A7E3
+
+
+@dataclass(frozen=True)
+class RealCompany:
+    """A real company a sample security stands for: its real ticker, name and 10-digit CIK."""
+
+    security_id: int
+    symbol: str
+    company: str
+    cik: str
+
+
+#: The companies whose real SEC filings the repository carries (standins/data/sec/README.md),
+#: each laid over one security of the default seed's market for its whole history: its symbol
+#: period (and its listing row, if it has one) takes the real ticker and name, the security
+#: the real CIK; its bars are the synthetic ones. Each security was chosen once, by this rule,
+#: from the market as drawn: a single symbol period (never renamed, never delisted), on the
+#: company's exchange, listed since 2009-01-02 (Snowflake, which listed 2020-09-16: an NYSE
+#: listing of September 2020), no split from 2024-10-01 to 2025-01-03, no id a test pins, and
+#: of those the one whose close on 2024-11-01 is nearest the company's real close that day, so
+#: market cap and P/E look real. The market never drew these tickers; the one security that
+#: drew one of the CIKs (103586, delisted 2013, drew Walmart's) takes the relabelled
+#: security's drawn CIK in exchange, so a CIK still names one security. Other seeds: no overlay.
+REAL_COMPANIES = (
+    RealCompany(104606, "AAPL", "Apple Inc.", "0000320193"),  # was HOLM; 222.26 on 2024-11-01
+    RealCompany(101173, "GOOGL", "Alphabet Inc.", "0001652044"),  # was EDYN; 171.26
+    RealCompany(109059, "SNOW", "Snowflake Inc.", "0001640147"),  # was LWX, listed 2020-09-22
+    RealCompany(100123, "JPM", "JPMorgan Chase & Co.", "0000019617"),  # was UNM; 221.12
+    RealCompany(100716, "WMT", "Walmart Inc.", "0000104169"),  # was AB; 82.03
+)
 
 
 def _date32(ordinals: np.ndarray, mask: np.ndarray | None = None) -> pa.Array:
@@ -450,6 +486,8 @@ class _Builder:
         ev_key = (ev_pos.astype(np.int64) << _KEY_SHIFT) | ev_k
         order = np.argsort(ev_key, kind="stable")
         periods, per_key, per_symbol, symbol_actions = self._symbols(last_k)
+        if self.seed == DEFAULT_SEED:  # the securities were chosen from this seed's market
+            _relabel(periods, symbol_actions, REAL_COMPANIES)
         actions = self._actions(ev_pos, ev_k, ev_kind, ev_value, symbol_actions)
         return _Model(
             session_ords=self.session_ords,
@@ -608,6 +646,28 @@ class _Builder:
             "old_symbol": np.concatenate([none, sym["old"]])[order],
             "new_symbol": np.concatenate([none, sym["new"]])[order],
         }
+
+
+def _relabel(periods: dict, symbol_actions: dict, companies: Sequence[RealCompany]) -> None:
+    """Lay ``companies`` over their securities, in place (``periods["symbol"]`` is also the
+    model's ``per_symbol``, so the bars follow). See ``REAL_COMPANIES``."""
+    sid, cik = periods["security_id"], periods["cik"]
+    for real in companies:
+        rows = sid == real.security_id
+        if rows.sum() != 1:
+            raise ValueError(f"security {real.security_id} must have exactly one symbol period")
+        if real.symbol in set(periods["symbol"][~rows]):
+            raise ValueError(f"ticker {real.symbol} is already held by another security")
+        drawn = cik[rows][0]
+        cik[(cik == real.cik) & ~rows] = drawn  # the one holding the real CIK swaps
+        cik[rows] = real.cik
+        periods["symbol"][rows] = real.symbol
+        periods["company"][rows] = real.company
+        acts = symbol_actions["pos"] == real.security_id - FIRST_SECURITY_ID
+        for column in ("old", "new"):
+            values = symbol_actions[column]
+            named = np.array([v is not None for v in values], bool)
+            values[acts & named] = real.symbol
 
 
 def _brownian(salt: np.uint64, sid: np.ndarray, k: np.ndarray) -> np.ndarray:
