@@ -113,7 +113,26 @@ def test_a_company_whose_ttm_fails_its_gate_is_quarantined_alone(lake, monkeypat
         derived_metrics.derive(lake, DAY, run_id="bad")
     assert lake.exists(keys.ttm(APPLE)) and lake.exists(keys.derived_metrics(APPLE))
     assert not lake.exists(keys.ttm(SNOWFLAKE)) and not lake.exists(keys.derived_metrics(SNOWFLAKE))
-    assert any(k.endswith(".validation.json") for k in lake.list("data/quarantine"))
+    quarantined = [k for k in lake.list("data/quarantine") if k.endswith(".validation.json")]
+    assert len(quarantined) == 1 and f"cik-{SNOWFLAKE}-ttm" in quarantined[0]
+    # the two TTMs failed together, so each was gated alone: Apple's passed, Snowflake's not
+    assert sorted(k.rsplit("/", 1)[1] for k in results(lake, "derived-ttm")) == [
+        f"cik-{APPLE}-ttm.json",
+        f"cik-{SNOWFLAKE}-ttm.json",
+    ]
+    assert lake.list("data/_staging") == []
+
+
+def results(lake, suite):
+    return [k for k in lake.list(keys.quality_results_prefix(suite)) if k.endswith(".json")]
+
+
+def test_the_companies_of_a_chunk_share_one_validation_per_suite(lake):
+    derived_metrics.derive(lake, DAY, run_id="d1")
+    for suite in ("derived-ttm", "derived-metrics"):
+        (found,) = results(lake, suite)
+        assert found.endswith(f"cik-{APPLE}-{suite[8:]}-to-cik-{SNOWFLAKE}-{suite[8:]}.json")
+        assert lake.read_json(found)["success"] is True
 
 
 def test_a_date_range_recomputes_only_those_days_market_metrics(lake):
