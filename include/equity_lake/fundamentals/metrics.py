@@ -13,6 +13,7 @@ compares the TTM with the TTM ending a year before, as known that day.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -73,6 +74,13 @@ def known_on(ttm_rows: list[dict], day: dt.date) -> Known:
     for (concept, unit, _), row in sorted(by_end.items(), key=lambda kv: kv[0][2]):
         out.setdefault(concept, {}).setdefault(unit, []).append(row)
     return Known(out)
+
+
+def known_by_change(ttm_rows: list[dict]) -> tuple[list[dt.date], list[Known]]:
+    """Each day the TTM rows changed, and what was known on it (``ttm_rows`` sorted by
+    as_of_date): what is known on any day is that of the last change on or before it."""
+    days = sorted({r["as_of_date"] for r in ttm_rows})
+    return days, [known_on(ttm_rows, day) for day in days]
 
 
 #: metric -> how it is computed from what is known: (value, the rows used) or None
@@ -192,11 +200,9 @@ FORMULAS: dict[str, Formula] = {
 def fundamental_metrics(cik: str, ttm_table: pa.Table) -> pa.Table:
     """The company's metrics (METRICS_SCHEMA) on each day its TTM rows changed."""
     rows = sorted(ttm_table.to_pylist(), key=lambda r: r["as_of_date"])
-    days = sorted({r["as_of_date"] for r in rows})
     units = sorted({r["unit"] for r in rows})
     out, last = [], {}
-    for day in days:
-        known = known_on(rows, day)
+    for day, known in zip(*known_by_change(rows), strict=True):
         for metric, formula in FORMULAS.items():
             for unit in units:
                 found = _unit_of(metric, unit, known, formula)
@@ -248,13 +254,17 @@ def market_metrics(cik: str, ttm_table: pa.Table, prices: pa.Table, unit: str = 
     cap / equity, / revenue (TTM); ev_ebit = (market cap + debt - cash) / operating income
     (TTM). A missing input or a zero denominator gives no row for that metric and day."""
     rows = sorted(ttm_table.to_pylist(), key=lambda r: r["as_of_date"])
+    changed, knowns = known_by_change(rows)
     out: list[dict] = []
     priced = prices.sort_by([("timestamp", "ascending")]).to_pylist()
     for bar in priced:
         day, close = bar["timestamp"], bar["close"]
         if close is None or not close > 0:
             continue
-        k = known_on(rows, day)
+        at = bisect.bisect_right(changed, day) - 1
+        if at < 0:
+            continue  # nothing filed yet: no metric needs only the price
+        k = knowns[at]
         quote = {
             "concept": "close",
             "end": day,
