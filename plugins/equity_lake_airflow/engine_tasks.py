@@ -32,12 +32,7 @@ def filing_day_from_context(context: Mapping[str, Any]) -> dt.date:
     The 09:00 UTC run of D+1 covers day D, whose filings EDGAR has disseminated and
     processed overnight. A run without a logical date uses its ``run_after`` the same way.
     """
-    end = context.get("data_interval_end")
-    if end is None:
-        end = getattr(context.get("dag_run"), "run_after", None)
-    if end is None:
-        raise ValueError("the context has neither data_interval_end nor dag_run.run_after")
-    return (end.astimezone(dt.UTC) - dt.timedelta(days=1)).date()
+    return (_end(context) - dt.timedelta(days=1)).date()
 
 
 def _nyse_session(context: Mapping[str, Any]) -> dt.date:
@@ -46,10 +41,28 @@ def _nyse_session(context: Mapping[str, Any]) -> dt.date:
     return trading_date_from_context(context)
 
 
+def year_end_from_context(context: Mapping[str, Any]) -> dt.date:
+    """The last day of the year a consolidation run folds: its ``year`` param, else the year
+    before the one its data interval ends in (the January run folds the year just closed)."""
+    year = (context.get("params") or {}).get("year")
+    return dt.date(int(year) if year else _end(context).year - 1, 12, 31)
+
+
+def _end(context: Mapping[str, Any]) -> dt.datetime:
+    """When the run's data interval ends (UTC), else its ``run_after``."""
+    end = context.get("data_interval_end")
+    if end is None:
+        end = getattr(context.get("dag_run"), "run_after", None)
+    if end is None:
+        raise ValueError("the context has neither data_interval_end nor dag_run.run_after")
+    return end.astimezone(dt.UTC)
+
+
 #: a dataset's ``run_day`` -> how the run's data interval maps onto the day it covers
 RUN_DAYS: dict[str, Callable[[Mapping[str, Any]], dt.date]] = {
     "nyse_session": _nyse_session,
     "filing_day": filing_day_from_context,
+    "year_end": year_end_from_context,
 }
 
 

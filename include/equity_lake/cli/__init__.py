@@ -22,6 +22,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
+import equity_lake.cli.consolidate as consolidate
 import equity_lake.cli.corporate_actions as corporate_actions
 import equity_lake.cli.daily_ticks as daily_ticks
 import equity_lake.cli.derived as derived
@@ -45,6 +46,7 @@ COMMAND_MODULES = (
     corporate_actions,
     fundamentals,
     derived,
+    consolidate,
     quality,
     repair,
 )

@@ -4,6 +4,7 @@ Importing this package registers them all; ``get(name)`` looks one up.
 """
 
 from equity_lake.datasets import (  # noqa: F401 - registers them
+    consolidation,
     daily_ticks,
     derived_metrics,
     fundamentals,

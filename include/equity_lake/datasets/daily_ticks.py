@@ -21,6 +21,7 @@ import pyarrow as pa
 from equity_lake import calendar
 from equity_lake import symbols as symbology
 from equity_lake.datasets import daily_context
+from equity_lake.datasets.consolidation import consolidated
 from equity_lake.engine import runner
 from equity_lake.engine.chunks import Chunk, ChunkRule, bounds
 from equity_lake.engine.dataset import Partition as PartitionSpec
@@ -332,9 +333,15 @@ class DailyTicks:
 
     def targets(self, run: Run, table: pa.Table) -> Iterable[tuple[str, pa.Table]]:
         """Each security's rows into its monthly file (a unit is one month, sorted by
-        security_id)."""
+        security_id), or into its history when that year has been consolidated: a late
+        correction never leaves a monthly file beside the history."""
+        closed = run.params.get("consolidated") or ()
         for sid, rows in slices(table, "security_id"):
-            yield keys.daily_ticks_month(sid, rows.column("timestamp")[0].as_py()), rows
+            day = rows.column("timestamp")[0].as_py()
+            if day.year in closed:
+                yield keys.daily_ticks_history(sid), rows
+            else:
+                yield keys.daily_ticks_month(sid, day), rows
 
     def batch_key(self, run: Run, unit: str) -> str:
         return keys.daily_ticks_batch(run.day, unit)
@@ -368,10 +375,11 @@ def ingest(
     extra = {"chunk": str(chunk), "source": source}
     if last is not None:
         extra["end"] = last.isoformat()
+    params = {"source": source, "consolidated": consolidated(store)}
     return runner.ingest(
         DAILY,
         store,
-        Run(days[0], run_id, {"source": source}),
+        Run(days[0], run_id, params),
         Request(source, chunk, symbols, last),
         partition=chunk.label,
         extra=extra,

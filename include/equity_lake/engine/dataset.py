@@ -14,7 +14,7 @@ company's problem never holds back another's facts.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -23,7 +23,7 @@ import pyarrow as pa
 from equity_lake.lake.store import LakeStore
 
 #: how a run's logical date maps onto the day it covers (read by the Airflow glue)
-RunDay = Literal["nyse_session", "filing_day"]
+RunDay = Literal["nyse_session", "filing_day", "year_end"]
 #: the source settings a task may receive besides the lake's
 Service = Literal["alpaca", "wrds", "sec"]
 
@@ -131,6 +131,9 @@ class Unit:
     #: True when the rows are their object's whole content, rebuilt from the lake each run (a
     #: universe's periods): the object is replaced, so a period that no longer holds goes
     whole: bool = False
+    #: what to do once the unit is published, before its partition commits (consolidation:
+    #: re-read what was published, then delete the objects it folded); raising fails it
+    then: Callable[[], None] | None = None
 
     def gated(self, rows: pa.Table) -> pa.Table:
         """``rows`` (the unit's table conformed to the schema) with the context columns after

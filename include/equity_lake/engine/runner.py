@@ -146,6 +146,8 @@ def ingest(
                 objects=[key for key, _ in targets],
             )
         written = wap.publish_targets(store, targets, key_columns, unit.prior, whole=unit.whole)
+        if unit.then is not None:
+            unit.then()
         for key, rows in targets:
             objects[key] = {"rows": rows.num_rows, "sha256": commits.rows_checksum(rows)}
         span.extend(commits.row_range(table, key_columns[0]) or ())

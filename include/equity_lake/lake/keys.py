@@ -109,6 +109,22 @@ def daily_ticks_of(sid: object) -> str:
     return f"data/raw/ticks/daily/{security_id(sid)}/"
 
 
+#: which years of which tick datasets have been folded (``datasets/consolidation.py``): a
+#: late correction of such a year merges into the folded object, never a new monthly file
+CONSOLIDATED = "data/raw/ticks/_state/consolidated.json"
+
+
+def daily_ticks_year(sid: object, year_value: int) -> str:
+    """The folder of security ``sid``'s monthly files of one year."""
+    return f"data/raw/ticks/daily/{security_id(sid)}/{year(year_value):04d}/"
+
+
+def consolidation_batch(day: dt.date, unit: object) -> str:
+    """The staging/quarantine name of one chunk's folded histories; never published."""
+    d = _date(day)
+    return f"data/raw/ticks/_batches/{d.isoformat()}/{name(unit, 'unit')}.parquet"
+
+
 def daily_ticks_history(sid: object) -> str:
     """The closed-years file of security ``sid``."""
     return f"data/raw/ticks/daily/{security_id(sid)}/history.parquet"

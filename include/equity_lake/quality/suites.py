@@ -763,3 +763,32 @@ def universe_periods(*, universe: str) -> gx.ExpectationSuite:
             ),
         ],
     )
+
+
+DAILY_TICKS_HISTORY = "daily-ticks-history"
+DAILY_TICKS_HISTORY_SUITE = "daily_ticks_history"
+
+
+@register(DAILY_TICKS_HISTORY, suite_name=DAILY_TICKS_HISTORY_SUITE, label_params=("year",))
+def daily_ticks_history(*, year: int, expected_rows: int) -> gx.ExpectationSuite:
+    """Suite for a chunk of securities' histories as a consolidation of ``year`` folds them
+    (``datasets/consolidation.py``): the schema, exactly the union of the inputs (every row
+    equal to an input's row of its session: the ``from_inputs`` context column, and as many
+    rows as distinct sessions in the inputs, ``expected_rows``), one row per security and
+    session, and every date a session of that year or earlier."""
+    from equity_lake import calendar
+
+    last = dt.date(year, 12, 31)
+    sessions = calendar.sessions_between(calendar.FIRST_SESSION, last)
+    columns = [*DAILY_TICKS_SCHEMA.names, "from_inputs"]
+    return gx.ExpectationSuite(
+        name=DAILY_TICKS_HISTORY_SUITE,
+        expectations=[
+            gxe.ExpectTableColumnsToMatchOrderedList(column_list=columns),
+            *schema_expectations(DAILY_TICKS_SCHEMA)[1:],
+            gxe.ExpectTableRowCountToEqual(value=expected_rows),
+            gxe.ExpectColumnValuesToBeInSet(column="from_inputs", value_set=[True]),
+            gxe.ExpectCompoundColumnsToBeUnique(column_list=["security_id", "timestamp"]),
+            gxe.ExpectColumnValuesToBeInSet(column="timestamp", value_set=sessions),
+        ],
+    )
