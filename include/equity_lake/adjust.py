@@ -123,7 +123,8 @@ def adjust(
 
 
 # --- reading the lake --------------------------------------------------------------------------
-def _months(start: dt.date, end: dt.date) -> list[dt.date]:
+def months_between(start: dt.date, end: dt.date) -> list[dt.date]:
+    """The first day of every month from ``start``'s to ``end``'s."""
     out, year, month = [], start.year, start.month
     while (year, month) <= (end.year, end.month):
         out.append(dt.date(year, month, 1))
@@ -194,7 +195,7 @@ def adjusted_bars(
             pc.greater(actions.column("ex_date"), pa.scalar(end)),
         )
     )
-    months = _months(start, end)
+    months = months_between(start, end)
     for ex in later.column("ex_date").to_pylist():
         months.append(ex.replace(day=1))
         try:

@@ -9,10 +9,12 @@ publish that has not committed are never returned (``lake/commits.py``).
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from equity_lake import calendar
+from equity_lake import adjust, calendar
 from equity_lake import symbols as symbology
 from equity_lake.lake import commits, keys
 from equity_lake.lake.schemas import MINUTE_TICKS
@@ -23,8 +25,9 @@ from equity_lake.master import SecurityMaster
 MAX_MINUTE_DAYS = 31 * 12
 
 
-class NotInLake(LookupError):
-    """What was asked for is not in the lake; the message names it."""
+class NotInLake(FileNotFoundError):
+    """What was asked for is not in the lake; the message names it (the CLI's exit 2: asking
+    again will not help)."""
 
 
 def securities_by_day(
@@ -92,3 +95,237 @@ def minute_bars(
             f"no minute bars of {security} for {asked} in the lake at {store.config.uri}"
         )
     return pa.concat_tables(parts).sort_by([("timestamp", "ascending")])
+
+
+#: what ``Lake.bars`` returns: a pandas DataFrame, or a pyarrow Table
+Output = str
+BAR_FIELDS = ("open", "high", "low", "close", "volume")
+
+
+class Lake:
+    """One research handle on a lake: a local folder or S3, configured as the writers are
+    (``LAKE_URI`` and the S3 settings), or a ``store`` given.
+
+    It hides the key layout: daily bars across ``history.parquet`` and open months, tickers
+    resolved on each date, raw or adjusted as known on a date, only committed rows. Reads of
+    many objects run on a thread pool (``lake/store.read_all``). What is not in the lake
+    raises ``NotInLake`` naming it.
+    """
+
+    def __init__(self, store: LakeStore | None = None) -> None:
+        self.store = store or LakeStore()
+        self._master: SecurityMaster | None = None
+
+    # --- reference data -------------------------------------------------------------------
+    def master(self, as_of: dt.date | None = None) -> pa.Table:
+        """The security master: every symbol period, or those listed on ``as_of``."""
+        table = self._securities().table
+        if as_of is None:
+            return table
+        inside = pc.and_(
+            pc.less_equal(table.column("start_date"), pa.scalar(as_of, pa.date32())),
+            pc.fill_null(
+                pc.greater_equal(table.column("end_date"), pa.scalar(as_of, pa.date32())), True
+            ),
+        )
+        return table.filter(inside)
+
+    def calendar(self, start: dt.date, end: dt.date) -> list[dt.date]:
+        """The NYSE sessions from ``start`` to ``end`` (inclusive)."""
+        return calendar.sessions_between(start, end)
+
+    def universe(self, name: str, day: dt.date) -> pa.Table:
+        """The members of universe ``name`` on ``day`` (security_id, the ticker then)."""
+        from equity_lake import universes
+
+        table = self.store.read_table(keys.universe(name))
+        if table is None:
+            raise NotInLake(f"no universe {name} in the lake at {self.store.config.uri}")
+        return universes.members(table.cast(universes.UNIVERSE_SCHEMA), day)
+
+    # --- prices ---------------------------------------------------------------------------
+    def bars(
+        self,
+        securities: str | int | list[str | int],
+        start: dt.date,
+        end: dt.date,
+        *,
+        fields: tuple[str, ...] | list[str] = BAR_FIELDS,
+        adjusted: bool = False,
+        as_of: dt.date | None = None,
+        wide: bool = False,
+        output: Output = "pandas",
+    ) -> Any:
+        """Daily bars of ``securities`` (tickers, each resolved on every session to the
+        security that held it then, or security ids) from ``start`` to ``end``.
+
+        Long: one row per (timestamp, security) with ``security_id``, ``symbol`` (the ticker
+        that day), ``requested`` (as asked) and ``fields``. ``wide``: sessions x requested
+        securities, one field. ``adjusted``: split and dividend adjusted with the actions
+        known on ``as_of`` (None: every stored action). ``output``: "pandas" or "arrow".
+        """
+        if end < start:
+            raise ValueError(f"end {end} is before start {start}")
+        unknown = [f for f in fields if f not in BAR_FIELDS]
+        if unknown:
+            raise ValueError(f"unknown field(s) {', '.join(unknown)}; known: {BAR_FIELDS}")
+        if wide and len(fields) != 1:
+            raise ValueError("a wide panel holds one field, e.g. fields=['close']")
+        if output not in ("pandas", "arrow"):
+            raise ValueError(f"output {output!r} is not pandas or arrow")
+        wanted = [securities] if isinstance(securities, str | int) else list(securities)
+        days = calendar.sessions_between(start, end)
+        master = self._securities()
+        held = {str(s): securities_by_day(master, s, days) for s in wanted}
+        never = [s for s, by_day in held.items() if not by_day]
+        if never:
+            raise NotInLake(f"no security traded as {', '.join(never)} between {start} and {end}")
+        hidden = commits.masks(self.store, keys.DAILY_TICKS_DATASET)
+        sids = sorted({sid for by_day in held.values() for sid in by_day.values()})
+
+        def read(sid: int) -> pa.Table | None:
+            if adjusted:
+                return adjust.adjusted_bars(self.store, sid, start, end, as_of)
+            return adjust.read_daily_bars(
+                self.store, sid, adjust.months_between(start, end), hidden
+            )
+
+        tables = dict(zip(sids, read_all(read, sids), strict=True))
+        parts = []
+        for requested, by_day in held.items():
+            for sid in sorted(set(by_day.values())):
+                table = tables.get(sid)
+                if table is None or table.num_rows == 0:
+                    continue
+                mine = [d for d, s in by_day.items() if s == sid]
+                table = table.filter(
+                    pc.is_in(table.column("timestamp"), pa.array(mine, pa.date32()))
+                )
+                parts.append(
+                    table.select(["timestamp", "security_id", "symbol", *fields]).append_column(
+                        "requested", pa.array([requested] * table.num_rows, pa.string())
+                    )
+                )
+        found = {p.column("requested")[0].as_py() for p in parts if p.num_rows}
+        empty = [s for s in held if s not in found]
+        if empty:
+            raise NotInLake(
+                f"no daily bars of {', '.join(empty)} between {start} and {end} in the lake at "
+                f"{self.store.config.uri}"
+            )
+        long = pa.concat_tables(parts).sort_by(
+            [("timestamp", "ascending"), ("requested", "ascending")]
+        )
+        if not wide:
+            return long.to_pandas() if output == "pandas" else long
+        frame = long.to_pandas().pivot(index="timestamp", columns="requested", values=fields[0])
+        frame = frame.reindex(columns=[str(s) for s in wanted])
+        return frame if output == "pandas" else pa.Table.from_pandas(frame)
+
+    def minute_bars(
+        self, security: str | int, start: dt.date, end: dt.date | None = None
+    ) -> pa.Table:
+        """One security's committed minute bars (see ``minute_bars``)."""
+        return minute_bars(self.store, security, start, end, master=self._securities())
+
+    # --- fundamentals ---------------------------------------------------------------------
+    def fundamentals(
+        self, company: str | int, concept: str, as_of: dt.date, *, unit: str | None = None
+    ) -> pa.Table:
+        """``concept`` for every period as known on ``as_of`` (the filing's value then, not
+        a later restatement's). ``company``: a CIK, or a ticker resolved on ``as_of``."""
+        from equity_lake.fundamentals import concepts, pointintime
+
+        cik = self._cik(company, as_of)
+        facts = self.store.read_table(keys.fundamentals(cik))
+        if facts is None:
+            raise NotInLake(f"no fundamentals for CIK {cik} in the lake at {self.store.config.uri}")
+        return pointintime.latest_as_of(facts, concepts.get(concept).name, as_of, unit=unit)
+
+    def metrics(self, company: str | int, as_of: dt.date) -> pa.Table:
+        """Each derived metric's latest value known on ``as_of`` (one row per metric and
+        unit: value, as_of_date, period_end, inputs)."""
+        cik = self._cik(company, as_of)
+        table = self.store.read_table(keys.derived_metrics(cik))
+        if table is None:
+            raise NotInLake(f"no derived metrics for CIK {cik}; run `equity-lake derive metrics`")
+        known = table.filter(pc.less_equal(table.column("as_of_date"), pa.scalar(as_of)))
+        latest: dict[tuple[str, str], dict] = {}
+        for row in sorted(known.to_pylist(), key=lambda r: r["as_of_date"]):
+            latest[(row["metric"], row["unit"])] = row
+        return pa.Table.from_pylist([latest[k] for k in sorted(latest)], schema=table.schema)
+
+    def _cik(self, company: str | int, day: dt.date) -> str:
+        """A CIK as given (digits), else the CIK of the security a ticker named on ``day``."""
+        if isinstance(company, int) or str(company).isdigit():
+            return keys.cik(str(company))
+        master = self._securities()
+        sid = security_for(master, str(company), day)
+        if sid is None:
+            raise NotInLake(f"no security traded as {company} on {day}")
+        cik = next((c for c in master.symbol_history(sid).column("cik").to_pylist() if c), None)
+        if cik is None:
+            raise NotInLake(f"{company} on {day} has no CIK in the security master")
+        return keys.cik(cik)
+
+    def _securities(self) -> SecurityMaster:
+        if self._master is None:
+            try:
+                self._master = SecurityMaster.load(self.store)
+            except Exception as exc:  # noqa: BLE001 - one message names what is missing
+                raise NotInLake(f"no security master in the lake: {exc}") from exc
+        return self._master
+
+    # --- SQL ------------------------------------------------------------------------------
+    def duckdb(self) -> Any:
+        """A DuckDB connection with one view per dataset, over the lake's objects through
+        pyarrow (local folder or S3 alike): ``daily_ticks`` (history and open months as one,
+        a month's row winning over history's of the same session), ``minute_ticks``,
+        ``fundamentals``, ``derived_metrics``, ``security_master``, ``universes`` (with a
+        ``universe`` column). Uncommitted rows of a publish in progress are not hidden here;
+        ``bars`` hides them."""
+        import duckdb
+        import pyarrow.dataset as ds
+
+        con = duckdb.connect()
+        fs, root = self.store.fs, self.store.root
+
+        def register(name: str, prefix: str, pattern: str, schema: pa.Schema | None) -> bool:
+            if prefix.endswith(".parquet"):  # one object
+                found = [prefix] if self.store.exists(prefix) else []
+            else:
+                found = [k for k in self.store.list(prefix) if k.endswith(pattern)]
+            paths = [f"{root}/{k}" for k in found if "/_" not in k[len(prefix) :]]
+            if not paths:
+                return False
+            con.register(name, ds.dataset(paths, schema=schema, filesystem=fs, format="parquet"))
+            return True
+
+        from equity_lake.fundamentals import metrics as derived
+        from equity_lake.lake.schemas import DAILY_TICKS, FUNDAMENTALS, SECURITY_MASTER
+
+        daily = "data/raw/ticks/daily/"
+        months = register("_daily_months", daily, "/ticks.parquet", DAILY_TICKS)
+        history = register("_daily_history", daily, "/history.parquet", DAILY_TICKS)
+        sources = [
+            f"select *, {rank} as _rank from {name}"
+            for name, rank, there in (("_daily_months", 1, months), ("_daily_history", 0, history))
+            if there
+        ]
+        if sources:
+            con.execute(
+                "create view daily_ticks as select * exclude (_rank) from ("
+                + " union all ".join(sources)
+                + ") qualify row_number() over (partition by security_id, timestamp "
+                "order by _rank desc) = 1"
+            )
+        register("minute_ticks", "data/raw/ticks/minute/", "/ticks.parquet", MINUTE_TICKS)
+        register("fundamentals", keys.FUNDAMENTALS_PREFIX, "/fundamental.parquet", FUNDAMENTALS)
+        register(
+            "derived_metrics",
+            "data/derived/features/fundamental/",
+            "/metrics.parquet",
+            derived.METRICS_SCHEMA,
+        )
+        register("security_master", keys.SECURITY_MASTER, ".parquet", SECURITY_MASTER)
+        return con

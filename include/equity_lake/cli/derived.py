@@ -85,65 +85,30 @@ def derive_universe(args: argparse.Namespace) -> dict[str, Any]:
 
 def show_universe(args: argparse.Namespace) -> str:
     """CSV: the universe's members on --date (security_id, the ticker then)."""
-    from equity_lake import universes
     from equity_lake.cli.output import csv_text
     from equity_lake.lake import keys
-    from equity_lake.lake.store import LakeStore
+    from equity_lake.reader import Lake
 
-    store = LakeStore()
     day = cli_args.date(args.date, "--date") if args.date else dt.date.today()
     try:
-        key = keys.universe(args.name)
+        keys.universe(args.name)
     except keys.InvalidIdentifier as exc:
         raise cli_args.UsageError(f"universe: {exc}") from None
-    table = store.read_table(key)
-    if table is None:
-        raise FileNotFoundError(
-            f"no universe {args.name} at {store.uri(key)}; run `equity-lake derive universe "
-            f"{args.name}`"
-        )
-    found = universes.members(table.cast(universes.UNIVERSE_SCHEMA), day)
-    return csv_text(["security_id", "symbol"], found.to_pylist())
+    return csv_text(["security_id", "symbol"], Lake().universe(args.name, day).to_pylist())
 
 
 def show(args: argparse.Namespace) -> str:
     """CSV: each metric's latest value known on --as-of, with its period and inputs."""
     from equity_lake.cli.output import csv_text
     from equity_lake.lake import keys
-    from equity_lake.lake.store import LakeStore
+    from equity_lake.reader import Lake
 
-    store = LakeStore()
     as_of = cli_args.date(args.as_of, "--as-of") if args.as_of else dt.date.today()
-    cik = _cik_of(store, args, as_of)
-    table = store.read_table(keys.derived_metrics(cik))
-    if table is None:
-        raise FileNotFoundError(
-            f"no derived metrics for CIK {cik} at {store.uri(keys.derived_metrics(cik))}; "
-            f"run `equity-lake derive metrics --ciks {cik}`"
-        )
-    latest: dict[tuple[str, str], dict] = {}
-    for row in sorted(table.to_pylist(), key=lambda r: r["as_of_date"]):
-        if row["as_of_date"] <= as_of:
-            latest[(row["metric"], row["unit"])] = row
-    columns = ["metric", "value", "unit", "as_of_date", "period_end", "inputs"]
-    return csv_text(columns, [latest[k] for k in sorted(latest)])
-
-
-def _cik_of(store: Any, args: argparse.Namespace, as_of: dt.date) -> str:
-    from equity_lake.lake import keys
-    from equity_lake.master import SecurityMaster
-    from equity_lake.reader import security_for
-
     if args.cik:
         try:
-            return keys.cik(args.cik)
+            keys.cik(args.cik)
         except keys.InvalidIdentifier as exc:
             raise cli_args.UsageError(f"--cik: {exc}") from None
-    master = SecurityMaster.load(store)
-    sid = security_for(master, args.symbol, as_of)
-    if sid is None:
-        raise FileNotFoundError(f"no security traded as {args.symbol} on {as_of}")
-    cik = next((c for c in master.symbol_history(sid).column("cik").to_pylist() if c), None)
-    if cik is None:
-        raise FileNotFoundError(f"{args.symbol} on {as_of} has no CIK in the security master")
-    return keys.cik(cik)
+    found = Lake().metrics(args.cik or args.symbol, as_of)
+    columns = ["metric", "value", "unit", "as_of_date", "period_end", "inputs"]
+    return csv_text(columns, found.to_pylist())

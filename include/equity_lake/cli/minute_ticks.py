@@ -80,10 +80,7 @@ def show(args: argparse.Namespace) -> str:
 
     start = cli_args.date(args.date)
     end = cli_args.date(args.end, "--end") if args.end else None
-    try:
-        table = reader.minute_bars(LakeStore(), args.symbol, start, end)
-    except reader.NotInLake as exc:
-        raise FileNotFoundError(str(exc)) from None
+    table = reader.minute_bars(LakeStore(), args.symbol, start, end)
     new_york = ZoneInfo("America/New_York")
     rows = [
         {
