@@ -170,3 +170,30 @@ def test_bad_input_is_refused_with_one_line(lake, capsys):
     assert "is not closed yet" in capsys.readouterr().err
     assert cli.main(["consolidate", "--year", "2023", "--dataset", "minute-ticks"]) == 2
     assert "cannot be consolidated" in capsys.readouterr().err
+
+
+def test_the_gate_refuses_rows_not_from_the_inputs_or_a_wrong_count(lake):
+    from equity_lake.quality.gate import validate_table
+
+    store, sids = lake
+    sid = int(months_of(store, sids)[0].split("/")[4])
+    folded = consolidation._inputs(store, sid, YEAR)
+    assert pc.all(folded.from_inputs).as_py() and folded.expected == folded.merged.num_rows
+    params = {"year": YEAR, "expected_rows": folded.expected}
+    gated = folded.merged.append_column("from_inputs", folded.from_inputs)
+    assert validate_table("daily-ticks-history", gated, params).success
+    # a close altered in the merge, a row lost, a session after the year: each refused
+    close = gated.column("close").to_pylist()
+    close[3] *= 100
+    altered = gated.set_column(gated.schema.get_field_index("close"), "close", [close])
+    altered_flags = consolidation._equal_to(
+        altered.drop_columns(["from_inputs"]), None, folded.merged
+    )
+    assert not pc.all(altered_flags).as_py()
+    bad = gated.set_column(
+        gated.schema.get_field_index("from_inputs"), "from_inputs", [altered_flags]
+    )
+    assert not validate_table("daily-ticks-history", bad, params).success
+    assert not validate_table("daily-ticks-history", gated.slice(1), params).success
+    late = validate_table("daily-ticks-history", gated, {**params, "year": YEAR - 1})
+    assert not late.success

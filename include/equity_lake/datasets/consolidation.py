@@ -157,7 +157,7 @@ class _Folded:
     expected: int
     bytes: int
     #: per merged row: whether it equals the row of that session in an input (month first)
-    from_inputs: list[bool]
+    from_inputs: pa.Array
 
 
 def _inputs(store: LakeStore, sid: int, year: int) -> _Folded | None:
@@ -177,29 +177,36 @@ def _inputs(store: LakeStore, sid: int, year: int) -> _Folded | None:
         parts.append(conform(store.stored_table(key, data), DAILY_TICKS, store.uri(key)))
     history, monthly = parts[0], pa.concat_tables([p for p in parts[1:] if p is not None])
     merged = merge_rows(history, monthly, ["timestamp"])
-    stamps = set(monthly.column("timestamp").to_pylist())
+    inputs = monthly if history is None else pa.concat_tables([history, monthly])
+    expected = len(pc.unique(inputs.column("timestamp")))
+    return _Folded(
+        sid, months, merged, inputs.num_rows, expected, size, _equal_to(merged, history, monthly)
+    )
+
+
+def _equal_to(merged: pa.Table, history: pa.Table | None, monthly: pa.Table) -> pa.Array:
+    """For each merged row, whether it is the input's row of its session (a month's row
+    wins over history's), built apart from the merge: the gate's proof nothing was invented
+    or altered."""
+    kept = []
     if history is not None:
-        stamps |= set(history.column("timestamp").to_pylist())
-    rows_in = monthly.num_rows + (0 if history is None else history.num_rows)
-    return _Folded(sid, months, merged, rows_in, len(stamps), size, _equal_to(merged, parts))
-
-
-def _equal_to(merged: pa.Table, inputs: list[pa.Table | None]) -> list[bool]:
-    """For each merged row, whether an input holds exactly that row (the latest input's row
-    of its session wins, as in the merge): the gate's proof that nothing was invented."""
-    latest: dict[Any, tuple] = {}
-    for table in inputs:  # history first, then the months: a later input wins
-        if table is None:
-            continue
-        for row in zip(*(table.column(c).to_pylist() for c in DAILY_TICKS.names), strict=True):
-            latest[row[DAILY_TICKS.names.index("timestamp")]] = row
-    at = DAILY_TICKS.names.index("timestamp")
-    rows = zip(*(merged.column(c).to_pylist() for c in DAILY_TICKS.names), strict=True)
-    return [latest.get(row[at]) == row for row in rows]
+        stamps = monthly.column("timestamp")
+        kept.append(history.filter(pc.invert(pc.is_in(history.column("timestamp"), stamps))))
+    expected = pa.concat_tables([*kept, monthly]).sort_by("timestamp")
+    if expected.num_rows != merged.num_rows:
+        return pa.array([False] * merged.num_rows)
+    merged = merged.sort_by("timestamp")
+    same = pa.array([True] * merged.num_rows)
+    for name in DAILY_TICKS.names:
+        a, b = merged.column(name), expected.column(name)
+        equal = pc.fill_null(pc.equal(a, b), False)
+        both_null = pc.and_(pc.is_null(a), pc.is_null(b))
+        same = pc.and_(same, pc.or_(equal, both_null))
+    return same.combine_chunks() if isinstance(same, pa.ChunkedArray) else same
 
 
 def _provenance(found: list[_Folded]) -> pa.Table:
-    return pa.table({"from_inputs": pa.array([v for f in found for v in f.from_inputs])})
+    return pa.table({"from_inputs": pa.concat_arrays([f.from_inputs for f in found])})
 
 
 def _publishing(store: LakeStore, objects: list[str]) -> list[str]:
