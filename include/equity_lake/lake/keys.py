@@ -266,6 +266,8 @@ def run_lease(dataset: object) -> str:
 
 
 DATA_DOCS_PREFIX = "data/quality/docs"
+#: the lake-health page (``equity_lake.health``), one self-contained HTML file beside the docs
+HEALTH_PAGE = "data/quality/health/index.html"
 
 
 def _relative(final_key: str) -> str:
