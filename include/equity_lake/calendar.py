@@ -10,6 +10,7 @@ import datetime as dt
 from functools import lru_cache
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 CALENDAR_NAME = "XNYS"
 FIRST_SESSION = dt.date(2000, 1, 3)
@@ -121,6 +122,13 @@ def session_bounds(day: dt.date, session: str = "regular") -> tuple[dt.datetime,
 
     pre = dt.datetime.combine(day, PRE_MARKET_OPEN, tzinfo=ZoneInfo("America/New_York"))
     return pre.astimezone(dt.UTC), closes + dt.timedelta(hours=POST_MARKET_HOURS)
+
+
+def session_dates(instants: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """The session (New York date) of each UTC instant: a minute bar's day, whatever its
+    session's hours (an extended session ends after midnight UTC)."""
+    local = pc.cast(instants, pa.timestamp("us", tz="America/New_York"))
+    return pc.cast(pc.local_timestamp(local), pa.date32())
 
 
 def session_minutes(day: dt.date, session: str = "regular") -> int:

@@ -84,11 +84,27 @@ def minute_bars(
         raise NotInLake(f"no security traded as {security} between {start} and {end}")
     hidden = commits.masks(store, keys.MINUTE_TICKS_DATASET)
 
-    def one(item: tuple[dt.date, int]) -> pa.Table | None:
-        day, sid = item
-        return commits.read_committed(store, keys.minute_ticks_day(sid, day), hidden, MINUTE_TICKS)
+    def read(key: str) -> pa.Table | None:
+        return commits.read_committed(store, key, hidden, MINUTE_TICKS)
 
-    parts = [t for t in read_all(one, sorted(held.items())) if t is not None and t.num_rows]
+    items = sorted(held.items())
+    by_day = read_all(read, [keys.minute_ticks_day(sid, day) for day, sid in items])
+    # a closed year's sessions are in folded months: read those of the days without an object
+    months = sorted(
+        {
+            keys.minute_ticks_month(s, d)
+            for (d, s), t in zip(items, by_day, strict=True)
+            if t is None
+        }
+    )
+    folded = dict(zip(months, read_all(read, months), strict=True))
+    parts = []
+    for (day, sid), table in zip(items, by_day, strict=True):
+        if table is None and folded.get(keys.minute_ticks_month(sid, day)) is not None:
+            month = folded[keys.minute_ticks_month(sid, day)]
+            table = month.filter(pc.equal(calendar.session_dates(month.column("timestamp")), day))
+        if table is not None and table.num_rows:
+            parts.append(table)
     if not parts:
         asked = str(start) if start == end else f"{start}..{end}"
         raise NotInLake(
@@ -280,7 +296,8 @@ class Lake:
     def duckdb(self) -> Any:
         """A DuckDB connection with one view per dataset, over the lake's objects through
         pyarrow (local folder or S3 alike): ``daily_ticks`` (history and open months as one,
-        a month's row winning over history's of the same session), ``minute_ticks``,
+        a month's row winning over history's of the same session), ``minute_ticks`` (folded
+        months and day objects as one, the day's row winning),
         ``fundamentals``, ``derived_metrics``, ``security_master``, ``universes`` (with a
         ``universe`` column). Uncommitted rows of a publish in progress are not hidden here;
         ``bars`` hides them."""
@@ -290,11 +307,17 @@ class Lake:
         con = duckdb.connect()
         fs, root = self.store.fs, self.store.root
 
-        def register(name: str, prefix: str, pattern: str, schema: pa.Schema | None) -> bool:
+        def register(
+            name: str, prefix: str, pattern: str, schema: pa.Schema | None, depth: int = 0
+        ) -> bool:
+            """A view of the objects under ``prefix`` ending with ``pattern`` (``depth``: only
+            those that many folders below it, e.g. minute days and not folded months)."""
             if prefix.endswith(".parquet"):  # one object
                 found = [prefix] if self.store.exists(prefix) else []
             else:
                 found = [k for k in self.store.list(prefix) if k.endswith(pattern)]
+            if depth:
+                found = [k for k in found if k[len(prefix) :].count("/") == depth]
             paths = [f"{root}/{k}" for k in found if "/_" not in k[len(prefix) :]]
             if not paths:
                 return False
@@ -304,22 +327,30 @@ class Lake:
         from equity_lake.fundamentals import metrics as derived
         from equity_lake.lake.schemas import DAILY_TICKS, FUNDAMENTALS, SECURITY_MASTER
 
+        def layered(name: str, layers: list[tuple[str, bool]]) -> None:
+            """One view over a dataset's folded and finer objects (later layers win a row
+            of the same security and timestamp: they are the later writes)."""
+            sources = [
+                f"select *, {rank} as _rank from {layer}"
+                for rank, (layer, there) in enumerate(layers)
+                if there
+            ]
+            if sources:
+                con.execute(
+                    f"create view {name} as select * exclude (_rank) from ("
+                    + " union all ".join(sources)
+                    + ") qualify row_number() over (partition by security_id, timestamp "
+                    "order by _rank desc) = 1"
+                )
+
         daily = "data/raw/ticks/daily/"
-        months = register("_daily_months", daily, "/ticks.parquet", DAILY_TICKS)
         history = register("_daily_history", daily, "/history.parquet", DAILY_TICKS)
-        sources = [
-            f"select *, {rank} as _rank from {name}"
-            for name, rank, there in (("_daily_months", 1, months), ("_daily_history", 0, history))
-            if there
-        ]
-        if sources:
-            con.execute(
-                "create view daily_ticks as select * exclude (_rank) from ("
-                + " union all ".join(sources)
-                + ") qualify row_number() over (partition by security_id, timestamp "
-                "order by _rank desc) = 1"
-            )
-        register("minute_ticks", "data/raw/ticks/minute/", "/ticks.parquet", MINUTE_TICKS)
+        months = register("_daily_months", daily, "/ticks.parquet", DAILY_TICKS)
+        layered("daily_ticks", [("_daily_history", history), ("_daily_months", months)])
+        minute = "data/raw/ticks/minute/"
+        folded = register("_minute_months", minute, "/ticks.parquet", MINUTE_TICKS, depth=3)
+        days = register("_minute_days", minute, "/ticks.parquet", MINUTE_TICKS, depth=4)
+        layered("minute_ticks", [("_minute_months", folded), ("_minute_days", days)])
         register("fundamentals", keys.FUNDAMENTALS_PREFIX, "/fundamental.parquet", FUNDAMENTALS)
         register(
             "derived_metrics",

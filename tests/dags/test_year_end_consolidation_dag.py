@@ -1,8 +1,10 @@
 """The year_end_consolidation DAG: once a year for the year just closed, catchup for past
-years; daily_ticks then a consolidation with dag.test() against a local S3 server."""
+years; daily_ticks (and a session of minutes) then a consolidation of both with dag.test()
+against a local S3 server."""
 
 import datetime as dt
 
+from equity_lake.datasets import minute_ticks
 from equity_lake.lake import keys
 from tests.dags.helpers import load_dag, run_session, sample_lake
 
@@ -38,9 +40,15 @@ def test_daily_ticks_then_a_consolidation_folds_the_year(s3_server, airflow_db):
             assert str(done.state) in ("success", "DagRunState.SUCCESS")
         monthly = [k for k in store.list("data/raw/ticks/daily/") if "/2023/" in k]
         assert len(monthly) == 24
+        minute_ticks.ingest(store, DAYS[1], symbols=symbols[:3], run_id="m1")
         done = load_dag("year_end_consolidation").test(run_conf={"year": 2023, "chunk_size": 5000})
         assert str(done.state) in ("success", "DagRunState.SUCCESS")
         assert [k for k in store.list("data/raw/ticks/daily/") if "/2023/" in k] == []
-        summary = store.read_json(keys.run_summary("daily-ticks-history", dt.date(2023, 12, 31)))
-        assert summary["objects_deleted"] == 24 and summary["rows_out"] == 24
-        assert summary["folded"] == 12
+        minutes = [k for k in store.list("data/raw/ticks/minute/") if "/2023/" in k]
+        assert sorted(k.split("/")[4] for k in minutes) == sorted(
+            str(s) for s in built.active_on(DAYS[1]).column("security_id").to_pylist()[:3]
+        )
+        assert all(k.endswith("/2023/12/ticks.parquet") for k in minutes)  # days folded
+        summary = store.read_json(keys.run_summary("ticks-history", dt.date(2023, 12, 31)))
+        assert summary["objects_deleted"] == 24 + 3
+        assert summary["folded"] == 12 + 3

@@ -11,6 +11,7 @@ import pytest
 from equity_lake import adjust, cli
 from equity_lake.datasets import consolidation, daily_ticks
 from equity_lake.lake import keys
+from equity_lake.lake.schemas import DAILY_TICKS
 from equity_lake.lake.store import LakeStore
 from equity_lake.master import SecurityMaster
 
@@ -168,7 +169,7 @@ def test_a_late_correction_of_a_folded_year_lands_in_history(lake):
 def test_bad_input_is_refused_with_one_line(lake, capsys):
     assert cli.main(["consolidate", "--year", str(dt.date.today().year)]) == 2
     assert "is not closed yet" in capsys.readouterr().err
-    assert cli.main(["consolidate", "--year", "2023", "--dataset", "minute-ticks"]) == 2
+    assert cli.main(["consolidate", "--year", "2023", "--dataset", "fundamentals"]) == 2
     assert "cannot be consolidated" in capsys.readouterr().err
 
 
@@ -177,7 +178,7 @@ def test_the_gate_refuses_rows_not_from_the_inputs_or_a_wrong_count(lake):
 
     store, sids = lake
     sid = int(months_of(store, sids)[0].split("/")[4])
-    folded = consolidation._inputs(store, sid, YEAR)
+    folded = consolidation._inputs(store, consolidation.FOLDS["daily-ticks"], sid, YEAR)
     assert pc.all(folded.from_inputs).as_py() and folded.expected == folded.merged.num_rows
     params = {"year": YEAR, "expected_rows": folded.expected}
     gated = folded.merged.append_column("from_inputs", folded.from_inputs)
@@ -187,7 +188,7 @@ def test_the_gate_refuses_rows_not_from_the_inputs_or_a_wrong_count(lake):
     close[3] *= 100
     altered = gated.set_column(gated.schema.get_field_index("close"), "close", [close])
     altered_flags = consolidation._equal_to(
-        altered.drop_columns(["from_inputs"]), None, folded.merged
+        altered.drop_columns(["from_inputs"]), None, folded.merged, DAILY_TICKS
     )
     assert not pc.all(altered_flags).as_py()
     bad = gated.set_column(

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 
 from equity_lake import calendar
 from equity_lake.datasets import daily_ticks
+from equity_lake.datasets.consolidation import consolidated
 from equity_lake.engine import runner
 from equity_lake.engine.chunks import Chunk
 from equity_lake.engine.dataset import Partition, Plan, Run, Service, Unit, register
@@ -156,14 +157,19 @@ class MinuteTicks:
             context=context(store, bars, day, request.session),
             # one object per security and day: most do not exist yet, and a conditional
             # create finds out (re-reading and merging only those that do) without a GET each
-            prior={keys.minute_ticks_day(sid, day): (None, ABSENT) for sid in delivered},
+            prior={}
+            if folded(run, day)
+            else {keys.minute_ticks_day(sid, day): (None, ABSENT) for sid in delivered},
         )
 
     def targets(self, run: Run, table: pa.Table) -> Iterable[tuple[str, pa.Table]]:
-        """Each security's bars into its object of the day (the unit is sorted by security)."""
+        """Each security's bars into its object of the day (the unit is sorted by security),
+        or into its folded month when that year has been consolidated: a late correction
+        never leaves a day object beside the month."""
         day = trading_day(run.day)
+        key = keys.minute_ticks_month if folded(run, day) else keys.minute_ticks_day
         for sid, rows in slices(table, "security_id"):
-            yield keys.minute_ticks_day(sid, day), rows
+            yield key(sid, day), rows
 
     def batch_key(self, run: Run, unit: str) -> str:
         return keys.minute_ticks_batch(run.day, unit)
@@ -175,6 +181,11 @@ class MinuteTicks:
 
 
 MINUTES = register(MinuteTicks())
+
+
+def folded(run: Run, day: dt.date) -> bool:
+    """Whether ``day``'s year of minutes has been consolidated (its bars go to months)."""
+    return day.year in (run.params.get("consolidated") or ())
 
 
 def ingest(
@@ -195,7 +206,11 @@ def ingest(
     return runner.ingest(
         MINUTES,
         store,
-        Run(trading_day(day), run_id, {"source": source, "session": chosen}),
+        Run(
+            trading_day(day),
+            run_id,
+            {"source": source, "session": chosen, "consolidated": consolidated(store, DATASET)},
+        ),
         Request(source, chunk, chosen, symbols),
         partition=chunk.label,
         extra={"chunk": str(chunk), "source": source, "session": chosen},

@@ -120,7 +120,7 @@ def daily_ticks_year(sid: object, year_value: int) -> str:
 
 
 def consolidation_batch(day: dt.date, unit: object) -> str:
-    """The staging/quarantine name of one chunk's folded histories; never published."""
+    """The staging/quarantine name of a consolidation's folded unit; never published."""
     d = _date(day)
     return f"data/raw/ticks/_batches/{d.isoformat()}/{name(unit, 'unit')}.parquet"
 
@@ -132,6 +132,18 @@ def daily_ticks_history(sid: object) -> str:
 
 #: the minute-ticks dataset's name (commits, results, run summaries)
 MINUTE_TICKS_DATASET = "minute-ticks"
+
+
+def minute_ticks_year(sid: object, year_value: int) -> str:
+    """The folder of security ``sid``'s minute objects of one year (days and folded months)."""
+    return f"data/raw/ticks/minute/{security_id(sid)}/{year(year_value):04d}/"
+
+
+def minute_ticks_month(sid: object, day: dt.date) -> str:
+    """A closed year's folded month of security ``sid``'s minute bars (every session of the
+    month holding ``day``), written by year-end consolidation in place of its day objects."""
+    d = _date(day)
+    return f"{minute_ticks_year(sid, d.year)}{d.month:02d}/ticks.parquet"
 
 
 def minute_ticks_day(sid: object, day: dt.date) -> str:

@@ -778,17 +778,45 @@ def daily_ticks_history(*, year: int, expected_rows: int) -> gx.ExpectationSuite
     session, and every date a session of that year or earlier."""
     from equity_lake import calendar
 
-    last = dt.date(year, 12, 31)
-    sessions = calendar.sessions_between(calendar.FIRST_SESSION, last)
-    columns = [*DAILY_TICKS_SCHEMA.names, "from_inputs"]
+    sessions = calendar.sessions_between(calendar.FIRST_SESSION, dt.date(year, 12, 31))
+    return _folded_suite(
+        DAILY_TICKS_HISTORY_SUITE, DAILY_TICKS_SCHEMA, expected_rows, "timestamp", sessions
+    )
+
+
+MINUTE_TICKS_HISTORY = "minute-ticks-history"
+MINUTE_TICKS_HISTORY_SUITE = "minute_ticks_history"
+
+
+@register(MINUTE_TICKS_HISTORY, suite_name=MINUTE_TICKS_HISTORY_SUITE, label_params=("year",))
+def minute_ticks_history(*, year: int, expected_rows: int) -> gx.ExpectationSuite:
+    """Suite for a security's year of minute bars as a consolidation folds them into months:
+    exactly the union of the inputs (``from_inputs``, ``expected_rows``), one row per
+    security and minute, and every bar's session (its New York date, the ``session`` context
+    column) a session of ``year``."""
+    from equity_lake import calendar
+
+    sessions = calendar.sessions_between(dt.date(year, 1, 1), dt.date(year, 12, 31))
+    return _folded_suite(
+        MINUTE_TICKS_HISTORY_SUITE, schemas.MINUTE_TICKS, expected_rows, "session", sessions
+    )
+
+
+def _folded_suite(
+    name: str, schema: pa.Schema, expected_rows: int, day_column: str, sessions: list
+) -> gx.ExpectationSuite:
+    """What every fold of a consolidation must hold: the schema (then the context columns
+    ``from_inputs`` and, when the rows are not days, ``session``), exactly the union of its
+    inputs, unique per security and timestamp, each bar on one of ``sessions``."""
+    context = ["from_inputs"] + (["session"] if day_column == "session" else [])
     return gx.ExpectationSuite(
-        name=DAILY_TICKS_HISTORY_SUITE,
+        name=name,
         expectations=[
-            gxe.ExpectTableColumnsToMatchOrderedList(column_list=columns),
-            *schema_expectations(DAILY_TICKS_SCHEMA)[1:],
+            gxe.ExpectTableColumnsToMatchOrderedList(column_list=[*schema.names, *context]),
+            *schema_expectations(schema)[1:],
             gxe.ExpectTableRowCountToEqual(value=expected_rows),
             gxe.ExpectColumnValuesToBeInSet(column="from_inputs", value_set=[True]),
             gxe.ExpectCompoundColumnsToBeUnique(column_list=["security_id", "timestamp"]),
-            gxe.ExpectColumnValuesToBeInSet(column="timestamp", value_set=sessions),
+            gxe.ExpectColumnValuesToBeInSet(column=day_column, value_set=sessions),
         ],
     )
