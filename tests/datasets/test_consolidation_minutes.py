@@ -169,3 +169,18 @@ def test_the_minute_gate_finds_the_daily_bar_in_history(lake):
     assert not store.exists(keys.daily_ticks_month(sids[0], DAYS[0]))
     found = minute_ticks.daily_bars(store, sids, DAYS[0])
     assert sorted(found.column("security_id").to_pylist()) == sorted(sids)
+
+
+def test_a_long_fold_logs_its_progress(lake, monkeypatch, caplog):
+    from equity_lake.engine import runner
+
+    store, sids, _ = lake
+    monkeypatch.setattr(runner, "PROGRESS_SECONDS", 0.0)
+    with caplog.at_level("INFO", logger="equity_lake"):
+        fold(store, "c1")
+    said = [r.getMessage() for r in caplog.records if r.name == "equity_lake.engine.runner"]
+    assert said[0].startswith("ticks-history minute-chunk-0001-of-0001: 1 of ")
+    assert len(said) == COUNT and said[-1].startswith(
+        f"ticks-history minute-chunk-0001-of-0001: {COUNT} of "
+    )
+    assert "securities published" in said[-1] and " rows" in said[-1]

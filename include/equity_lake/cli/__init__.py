@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -107,6 +108,7 @@ def _transient_value_error(exc: ValueError) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _log_progress()
     try:
         result = run(sys.argv[1:] if argv is None else argv)
     except SystemExit as exc:  # argparse: --help (0) or a usage error it already printed
@@ -122,6 +124,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(result if isinstance(result, str) else encoded)
     _write_result(encoded)
     return EXIT_OK
+
+
+def _log_progress() -> None:
+    """The library's progress lines (``engine/runner.py``) on stderr, when nothing hosting the
+    command (Airflow, pytest) has set up logging: a container's log then shows a long task
+    moving. Only ``equity_lake``'s own loggers, at INFO."""
+    ours = logging.getLogger("equity_lake")
+    if logging.getLogger().handlers or ours.handlers:
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
+    ours.addHandler(handler)
+    ours.setLevel(logging.INFO)
 
 
 #: where a container runtime collects the result from (Kubernetes: the XCom sidecar's file)

@@ -137,6 +137,8 @@ class Request:
     year: int
     chunk: Chunk
     fold: Fold
+    #: the chunk's securities
+    securities: list[int]
     figures: dict[str, Any] = field(default_factory=lambda: dict.fromkeys(FIGURES, 0))
 
 
@@ -184,9 +186,7 @@ class Consolidation:
         verified, then the objects it folded deleted."""
         fold, year = request.fold, request.year
         mark_consolidated(store, fold.source, year)
-        sids = securities(SecurityMaster.load(store), year)
-        lo, hi = bounds(len(sids), request.chunk.index, request.chunk.count)
-        chunk = sids[lo:hi]
+        chunk = request.securities
         busy = {k for intent in commits.pending(store, fold.source) for k in intent.objects}
         if fold.whole_chunk:
             found = [f for f in read_all(lambda s: _inputs(store, fold, s, year), chunk) if f]
@@ -452,7 +452,9 @@ def consolidate(
     day = dt.date(keys.year(year), 12, 31)
     run = Run(day, run_id, {"year": year, "dataset": fold.source})
     year = year_of(run)
-    request = Request(year, chunk, fold)
+    sids = securities(SecurityMaster.load(store), year)
+    lo, hi = bounds(len(sids), chunk.index, chunk.count)
+    request = Request(year, chunk, fold, sids[lo:hi])
     request.figures.update(chunk=str(chunk), year=year, dataset=fold.source)
     return runner.ingest(
         CONSOLIDATION,
@@ -461,4 +463,5 @@ def consolidate(
         request,
         partition=partition_name(fold, chunk),
         extra=request.figures,
+        total=hi - lo,
     )

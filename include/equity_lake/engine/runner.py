@@ -10,6 +10,8 @@ not commit whole, which entities were rejected, and what the lake now holds.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +23,10 @@ from equity_lake.engine.dataset import Dataset, Run, Unit
 from equity_lake.lake import commits, keys
 from equity_lake.lake.schemas import conform
 from equity_lake.lake.store import LakeStore
+
+log = logging.getLogger(__name__)
+#: a partition running longer than this says how far it got, at most this often
+PROGRESS_SECONDS = 30.0
 
 
 class EntitiesRejected(wap.QualityGateFailed):
@@ -90,9 +96,11 @@ def ingest(
     partition: str,
     extra: dict[str, Any] | None = None,
     problems: list[str] | None = None,
+    total: int | None = None,
 ) -> dict[str, Any]:
     """Fetch, conform, audit and publish every unit of one partition, then commit it; its
-    result as a dict.
+    result as a dict. A long partition logs its progress (entities done of ``total`` when
+    known, rows, elapsed) every PROGRESS_SECONDS.
 
     A unit whose dataset reports rejections by entity is quarantined alone and the partition
     fails afterwards (``EntitiesRejected``) naming each, its published part committed as
@@ -105,6 +113,7 @@ def ingest(
     span: list[str] = []
     per_day: dict[str, int] = {}
     started = dt.datetime.now(dt.UTC).isoformat()
+    progress = _Progress(dataset, partition, total)
 
     def commit(complete: bool) -> dict[str, Any]:
         summary = result.as_dict(dataset)
@@ -165,6 +174,7 @@ def ingest(
         result.rows += table.num_rows
         result.files_written += written
         result.files_unchanged += len(targets) - written
+        progress.tick(result)
 
     def gate(units: list[_Conformed]) -> None:
         """Audit units of one suite together, then publish each; alone when there is one, or
@@ -252,10 +262,46 @@ def ingest(
             flush()
             waiting.append(last)
     flush()
+    progress.tick(result, last=True)
     summary = commit(complete=not (result.rejected or problems))
     if result.rejected:
         raise EntitiesRejected(dataset, result, problems)
     return summary
+
+
+class _Progress:
+    """What a long partition has done so far, logged at a readable rate (a task log shows a
+    year's consolidation or a bulk backfill moving, not one line per unit)."""
+
+    def __init__(self, dataset: Dataset, partition: str, total: int | None) -> None:
+        self.dataset, self.partition, self.total = dataset, partition, total
+        self.started = self.said = time.monotonic()
+        self.last: tuple[int, int] = (0, 0)
+
+    def tick(self, result: PartitionResult, *, last: bool = False) -> None:
+        """Log after each PROGRESS_SECONDS; ``last``: the final figures, if the partition
+        ran long enough to have logged and they changed since."""
+        now = time.monotonic()
+        figures = (result.entities, result.rows)
+        if last:
+            if now - self.started < PROGRESS_SECONDS or figures == self.last:
+                return
+        elif now - self.said < PROGRESS_SECONDS:
+            return
+        self.said, self.last = now, figures
+        of = f" of {self.total:,}" if self.total else ""
+        log.info(
+            "%s %s: %s%s %s published, %s %s%s, %.0f s",
+            self.dataset.name,
+            self.partition,
+            f"{result.entities:,}",
+            of,
+            self.dataset.entities,
+            f"{result.rows:,}",
+            self.dataset.rows,
+            f", {len(result.rejected)} rejected" if result.rejected else "",
+            now - self.started,
+        )
 
 
 @dataclass(frozen=True)
