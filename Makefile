@@ -12,7 +12,7 @@ export AIRFLOW__CORE__PLUGINS_FOLDER := $(ROOT)/plugins
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export PYTHONPATH := $(ROOT)/plugins:$(ROOT)/dags$(if $(PYTHONPATH),:$(PYTHONPATH))
 
-.PHONY: install demo test bench lint clean requirements image up down
+.PHONY: install browser demo test bench lint clean requirements image up down
 
 $(TOOLS)/bin/uv:
 	python3 -m venv $(TOOLS)
@@ -22,7 +22,17 @@ $(ROOT)/.venv/.synced: pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --all-extras --compile-bytecode --quiet
 	touch $@
 
-install: $(ROOT)/.venv/.synced
+install: $(ROOT)/.venv/.synced browser
+
+# The browser tests (tests/browser.py) load our pages in headless Chromium; install it from
+# the distribution only when no Chromium is on the PATH (sudo only when not root).
+BROWSERS := $(CHROMIUM) chromium chromium-browser google-chrome google-chrome-stable
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+browser:
+	@for b in $(BROWSERS); do command -v $$b >/dev/null 2>&1 && exit 0; done; \
+	echo "installing chromium for the browser tests"; \
+	$(SUDO) apt-get update -qq >/dev/null && \
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
 demo: install
 	$(PY) scripts/demo.py

@@ -65,10 +65,10 @@ def publish_data_docs(store: LakeStore, days: int = DOCS_DAYS) -> str:
     with tempfile.TemporaryDirectory() as tmp:
         site = Path(tmp) / "site"
         build_site([r for r in results if isinstance(r, dict)], site)
-        for path in sorted(site.rglob("*")):
-            if path.is_file():
-                rel = path.relative_to(site).as_posix()
-                store.write_bytes(f"{keys.DATA_DOCS_PREFIX}/{rel}", path.read_bytes())
+        files = [p.relative_to(site).as_posix() for p in site.rglob("*") if p.is_file()]
+        # the index last: a reader never follows it to a page not uploaded yet
+        for rel in sorted(files, key=lambda rel: (rel == "index.html", rel)):
+            store.write_bytes(f"{keys.DATA_DOCS_PREFIX}/{rel}", (site / rel).read_bytes())
     return store.uri(f"{keys.DATA_DOCS_PREFIX}/index.html")
 
 

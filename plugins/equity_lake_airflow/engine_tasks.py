@@ -144,7 +144,8 @@ def take_turn(store: Any, spec: Any, run: Any, context: Mapping[str, Any]) -> No
 
 def record_task(dataset: str, **task_kwargs: Any) -> Any:
     """The task that records a run: counts, failed partitions and rejected entities, the Data
-    Docs site; it fails naming what failed, and otherwise fills its outlets' event extras."""
+    Docs site and the lake-health page (both logged as links); it fails naming what failed,
+    and otherwise fills its outlets' event extras."""
 
     @task(task_id="record_run", trigger_rule="all_done", **task_kwargs)
     def record_run(
@@ -156,6 +157,7 @@ def record_task(dataset: str, **task_kwargs: Any) -> Any:
 
         from equity_lake import runs
         from equity_lake.engine import lease, runner
+        from equity_lake.health import publish_health
         from equity_lake.lake.store import LakeStore
 
         spec = _dataset(dataset)
@@ -180,6 +182,9 @@ def record_task(dataset: str, **task_kwargs: Any) -> Any:
                     lease.release(store, spec.name, run.run_id)
             summary["swept"] = len(runs.sweep_stale(store, dt.datetime.now(dt.UTC)))
             summary["data_docs"] = runs.publish_data_docs(store)
+            summary["health"] = publish_health(store)  # links the Data Docs: built after them
+        log.info("Data Docs: %s", summary["data_docs"])
+        log.info("Lake health: %s", summary["health"])
         if summary["failed_partitions"]:
             raise AirflowFailException(failure_message(summary, len(partitions)))
         for asset in context["task"].outlets:

@@ -54,11 +54,11 @@ def test_build_site_writes_index_listing_each_run(
 
     assert index == (tmp_path / "site" / "index.html").resolve()
     html = index.read_text(encoding="utf-8")
-    assert "daily_ticks" in html
+    assert "daily-ticks" in html and 'href="expectations/daily_ticks.html"' in html
     assert "scheduled__2024-12-23" in html and "scheduled__2024-12-24" in html
-    # The index lists batches by store key, where "/" is shown as U+2215 (looks the same).
-    for label in (LABEL_OK, LABEL_BAD):
-        assert label.replace("/", "\u2215") in html
+    # The label "<dataset> <date> <partition>" is split into the index's columns.
+    for date, partition in (("2024-12-23", "chunk 1/2"), ("2024-12-24", "chunk 2/2")):
+        assert f"<td>{date}</td>" in html and f">{partition}</a>" in html
 
 
 def test_build_site_writes_one_page_per_validation(
@@ -85,7 +85,7 @@ def test_rebuild_replaces_the_previous_site(stored_results: list[dict], tmp_path
     build_site(stored_results[:1], out)
 
     assert len(_pages(out)) == 1
-    assert LABEL_BAD.replace("/", "\u2215") not in (out / "index.html").read_text("utf-8")
+    assert "scheduled__2024-12-24" not in (out / "index.html").read_text("utf-8")
 
 
 def test_gate_still_works_after_building_docs(
@@ -109,7 +109,10 @@ def test_a_company_published_with_warnings_shows_them_on_its_page(tmp_path: Path
         batch_label=f"fundamentals 2026-12-31 bulk-cik{APPLE}",
     )
     assert outcome.success and len(outcome.warnings) == 1
-    build_site([json.loads(json.dumps(outcome.result))], tmp_path)
+    index = build_site([json.loads(json.dumps(outcome.result))], tmp_path)
+    assert "warning: expect_column_pair_values_a_to_be_greater_than_b(filed, end)" in (
+        index.read_text()
+    )
     [page] = _pages(tmp_path)
     html = page.read_text()
     assert "warnings" in html

@@ -5,7 +5,8 @@ One stack for the module (on free ports, its own home and lake): a run triggered
 REST API with params (a symbol subset and a chunk size) succeeds and writes those bars; an
 ``airflow backfill create`` over a week with a holiday makes runs for exactly its NYSE
 sessions, inclusive of the ``--to-date``; the scheduled run that unpausing makes (today's
-latest session) succeeds; nothing listens beyond 127.0.0.1.
+latest session) succeeds; the API server serves the lake's pages and the UI lists them
+(``plugins/equity_lake_views.py``); nothing listens beyond 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -160,6 +162,51 @@ def test_a_run_triggered_through_the_rest_api_with_params_succeeds(stack, api):
     assert dt.date(2024, 12, 27) in ticks_days(lake)
 
 
+def test_the_api_server_serves_the_lake_pages_listed_in_the_ui(stack, api):
+    """The run above published the Data Docs: the API server serves them and the lake-health
+    page from the lake (plugins/equity_lake_views.py) to a logged-in user only, every
+    relative link of the docs index resolves, and the UI's plugin listing has both views."""
+    from urllib.parse import urljoin
+
+    from equity_lake.lake import keys
+
+    _, _, lake, _ = stack
+    docs = lake / keys.DATA_DOCS_PREFIX
+    assert (docs / "index.html").exists(), "the run's record step published no Data Docs"
+    health = lake / keys.HEALTH_PAGE
+    if not health.exists():  # until the record step builds it too
+        health.parent.mkdir(parents=True, exist_ok=True)
+        health.write_text('<html><body><a href="../docs/">Data Docs</a></body></html>')
+    page = api.client.get(f"{api.base}/equity-lake/health/")
+    assert page.status_code == 200, page.text
+    assert page.headers["content-type"] == "text/html; charset=utf-8"
+    assert page.content == health.read_bytes()
+    index_url = f"{api.base}/equity-lake/docs/"
+    index = api.client.get(index_url)
+    assert index.status_code == 200, index.text
+    assert index.content == (docs / "index.html").read_bytes()
+    # GX's index links its validation pages from a script's table data, the rest by attribute
+    pages = re.findall(r"validations/[^'\"\s\\]+?\.html", index.text)
+    assert pages, "no validation page linked from the Data Docs index"
+    files = [
+        link
+        for link in re.findall(r'(?:href|src)="([^"#]+)"', index.text)
+        if not re.match(r"[a-z]+:|//", link)  # pages and files of the site, not of a CDN
+    ]
+    links = {urljoin(index_url, link) for link in pages + files}
+    answers = {url: api.client.get(url).status_code for url in links}
+    assert set(answers.values()) == {200}, answers
+    assert httpx.get(f"{api.base}/equity-lake/health/").status_code == 401
+    plugins = api.get("/plugins")["plugins"]
+    ours = next(p for p in plugins if p["name"] == "equity_lake_views")
+    assert [a["url_prefix"] for a in ours["fastapi_apps"]] == ["/equity-lake"]
+    views = {v["name"]: (v["href"], v["destination"]) for v in ours["external_views"]}
+    assert views == {
+        "Lake health": ("equity-lake/health/", "nav"),
+        "Data Docs": ("equity-lake/docs/", "nav"),
+    }
+
+
 def test_a_backfill_makes_runs_for_exactly_the_weeks_sessions(stack, api):
     home, state, lake, symbols = stack
     env = airflow_local.airflow_env(home, state)
@@ -276,8 +323,6 @@ def errors(home: Path, run_id: str) -> list[str]:
 
 
 def _pids(line: str) -> list[int]:
-    import re
-
     return [int(p) for p in re.findall(r"pid=(\d+)", line)]
 
 

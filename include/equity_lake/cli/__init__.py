@@ -28,6 +28,7 @@ import equity_lake.cli.corporate_actions as corporate_actions
 import equity_lake.cli.daily_ticks as daily_ticks
 import equity_lake.cli.derived as derived
 import equity_lake.cli.fundamentals as fundamentals
+import equity_lake.cli.health as health
 import equity_lake.cli.master as master
 import equity_lake.cli.minute_ticks as minute_ticks
 import equity_lake.cli.quality as quality
@@ -49,6 +50,7 @@ COMMAND_MODULES = (
     derived,
     consolidate,
     quality,
+    health,
     repair,
 )
 GROUPS = {

@@ -19,6 +19,7 @@ import fcntl
 import hashlib
 import io
 import json
+import mimetypes
 import os
 import uuid
 from collections.abc import Callable
@@ -248,7 +249,7 @@ class LakeStore:
 
         bucket, name = self._bucket_key(key)
         try:
-            self._s3.put_object(Bucket=bucket, Key=name, Body=data)
+            self._s3.put_object(Bucket=bucket, Key=name, Body=data, ContentType=_content_type(name))
         except ClientError as exc:
             raise OSError(f"S3 PUT {bucket}/{name}: {_s3_code(exc)} {exc}") from exc
 
@@ -309,6 +310,12 @@ def holds(existing: pa.Table | None, table: pa.Table) -> bool:
 def _local_token(stat: os.stat_result) -> str:
     """A local file's version: a replacement is a new inode (``os.replace``)."""
     return f"{stat.st_ino}:{stat.st_mtime_ns}:{stat.st_size}"
+
+
+def _content_type(key: str) -> str:
+    """The Content-Type of an object, from its key's extension: S3 serves it over HTTP with
+    it, so a site under the lake (Data Docs) renders in a browser instead of downloading."""
+    return mimetypes.guess_type(key)[0] or "application/octet-stream"
 
 
 def _s3_code(exc: Exception) -> str:

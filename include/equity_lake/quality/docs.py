@@ -1,22 +1,34 @@
-"""Data Docs: GX's static HTML site built from stored gate results.
+"""Data Docs: a static HTML site built from stored gate results, readable with no network.
 
 Gate results are kept as JSON (`GateResult.result`), one per partition and run. To publish
 them, `build_site` loads them into the validation results store of a throwaway file-mode
-GX context and lets GX's own site builder render the index and one page per validation,
+GX context and lets GX's own site builder render one page per validation (and per suite),
 writing straight into `out_dir`.
+
+The site must work where the lake is read, which may have no internet access. GX's pages
+pull jQuery, Bootstrap, bootstrap-table and Font Awesome from public CDNs, and GX's index is
+built by bootstrap-table in the browser (offline it is a title and two buttons). So the
+index is our own page (`templates/data_docs_index.html.j2`: one row per validation, sorted
+and filtered by DataTables), and GX's pages are rewritten to local copies of the assets,
+taken from the XStatic packages into `static/vendor/`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import logging
+import re
 import shutil
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from equity_lake.quality.gate import quiet_gx_logging
+from equity_lake.quality.gate import is_warning, quiet_gx_logging
 
 logger = logging.getLogger(__name__)
 
@@ -24,20 +36,72 @@ _SITE = "equity_lake"
 # What GX's site builder owns inside the site directory; cleared before a rebuild so the
 # site shows exactly the results passed in, not pages left over from an earlier build.
 _SITE_ENTRIES = ("index.html", "validations", "expectations", "static")
+#: where the third-party assets go inside the site
+VENDOR_DIR = "static/vendor"
+#: the assets the pages use, as (XStatic package, file in its data dir); copied to
+#: VENDOR_DIR/<package>/<file>, so a stylesheet's relative url() (fonts) still resolves.
+VENDOR_FILES = (
+    ("jquery", "jquery.min.js"),
+    ("bootstrap", "css/bootstrap.min.css"),
+    ("bootstrap", "js/bootstrap.bundle.min.js"),  # with popper: GX's collapses and tooltips
+    ("font_awesome", "css/fontawesome.min.css"),
+    ("font_awesome", "css/solid.min.css"),  # GX's pages use solid icons only (fas)
+    ("font_awesome", "webfonts/fa-solid-900.woff2"),
+    ("font_awesome", "webfonts/fa-solid-900.ttf"),
+    ("datatables", "js/jquery.dataTables.min.js"),
+    ("datatables", "js/dataTables.bootstrap4.min.js"),
+    ("datatables", "css/dataTables.bootstrap4.min.css"),
+)
+# GX's CDN assets, matched by a fragment of their URL, and the local copies that replace
+# them. Every other external script or stylesheet (bootstrap-table, its filter control,
+# datepicker, bootstrap-dark, vega) is dropped: GX's pages are server-rendered tables that
+# need none of them.
+_LOCAL_COPIES = (
+    ("jquery", ("jquery/jquery.min.js",)),
+    ("bootstrap.min.js", ("bootstrap/js/bootstrap.bundle.min.js",)),
+    ("bootstrap.min.css", ("bootstrap/css/bootstrap.min.css",)),
+    ("font-awesome", ("font_awesome/css/fontawesome.min.css", "font_awesome/css/solid.min.css")),
+)
+# What the pages still use of the 4 MB GX copies into static/ (the rest is never linked).
+_GX_STATIC_KEPT = ("images/favicon.ico", "images/logo-long.png")
+_EXTERNAL_ASSET = re.compile(
+    r'<script\b[^>]*\bsrc="(https?://[^"]*)"[^>]*>\s*</script>'
+    r'|<link\b[^>]*\bhref="(https?://[^"]*)"[^>]*>',
+    re.IGNORECASE,
+)
+_REMOTE_LOGO = re.compile(r'src="https?://[^"]*/logo-long\.png[^"]*"')
+# The dark-mode logo of GX's inline styles: the <img> logo (local) shows instead.
+_REMOTE_CSS_URL = re.compile(r"""url\(\s*['"]?https?://[^)]*\)""")
+# GX links the favicon one level short on validation pages (validations/static/...).
+_FAVICON = re.compile(r'href="(?:\.\./)*static/images/favicon\.ico"')
+_NEWSLETTER = re.compile(r"<footer>(?:(?!</footer>).)*greatexpectations\.io.*?</footer>", re.DOTALL)
+_TEMPLATE = "data_docs_index.html.j2"
+
+
+@dataclass(frozen=True)
+class IndexRow:
+    """One validation as the index lists it."""
+
+    dataset: str
+    date: str
+    partition: str
+    success: bool
+    failed: tuple[str, ...]
+    warnings: tuple[str, ...]
+    run_name: str
+    validated_at: str
+    #: the validation's GX page, relative to the site root (URL-quoted)
+    href: str
 
 
 def build_site(results: Iterable[dict], out_dir: Path) -> Path:
     """Render validation results (GateResult.result dicts) as a Data Docs site in out_dir.
 
     Returns the path of the site's index.html. Results may come from many runs and days;
-    each becomes one row of the index and one page under validations/.
+    each becomes one row of the index and one page under validations/. No page of the site
+    loads anything from the network.
     """
     quiet_gx_logging()
-    import great_expectations as gx
-    from great_expectations.core.expectation_validation_result import (
-        ExpectationSuiteValidationResultSchema,
-    )
-
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     for entry in _SITE_ENTRIES:
@@ -46,8 +110,23 @@ def build_site(results: Iterable[dict], out_dir: Path) -> Path:
             shutil.rmtree(path)
         elif path.exists():
             path.unlink()
+    rows = _render_gx_pages(results, out_dir)
+    _make_offline(out_dir)
+    index = out_dir / "index.html"
+    index.write_text(render_index(rows, _suite_pages(out_dir)), encoding="utf-8")
+    return index
+
+
+def _render_gx_pages(results: Iterable[dict], out_dir: Path) -> list[IndexRow]:
+    """Let GX's site builder write a page per validation and per suite into out_dir; return
+    the index rows of the validations, in the order given."""
+    import great_expectations as gx
+    from great_expectations.core.expectation_validation_result import (
+        ExpectationSuiteValidationResultSchema,
+    )
 
     schema = ExpectationSuiteValidationResultSchema()
+    rows: list[IndexRow] = []
     with tempfile.TemporaryDirectory(prefix="equity-lake-docs-") as tmp:
         context = gx.get_context(mode="file", project_root_dir=tmp)
         context.add_data_docs_site(
@@ -65,9 +144,9 @@ def build_site(results: Iterable[dict], out_dir: Path) -> Path:
         )
         latest: dict[str, tuple[str, dict]] = {}
         for raw in results:
-            validation = schema.load(raw)
             key = _result_key(raw)
-            context.validation_results_store.set(key, validation)
+            context.validation_results_store.set(key, schema.load(raw))
+            rows.append(index_row(raw, key))
             run_time = key.run_id.run_time.isoformat()
             suite_name = raw["suite_name"]
             if suite_name not in latest or run_time >= latest[suite_name][0]:
@@ -75,7 +154,7 @@ def build_site(results: Iterable[dict], out_dir: Path) -> Path:
         for suite_name, (_, raw) in latest.items():
             _add_suite(context, suite_name, raw)
         context.build_data_docs(site_names=[_SITE])
-    return out_dir / "index.html"
+    return rows
 
 
 def _result_key(raw: dict) -> Any:
@@ -146,3 +225,151 @@ def _add_suite(context: Any, suite_name: str, raw: dict) -> None:
         )
     except Exception:  # noqa: BLE001 - a missing suite page must not block the docs
         logger.warning("could not rebuild suite %s for Data Docs", suite_name, exc_info=True)
+
+
+# --- the index -------------------------------------------------------------------------------
+
+
+def index_row(raw: dict, key: Any) -> IndexRow:
+    """What the index shows of one result: the gate's own meta where it wrote it (dataset,
+    label "<dataset> <date> <partition>"), GX's fields otherwise."""
+    meta = raw.get("meta") or {}
+    ours = meta.get("equity_lake") or {}
+    dataset = ours.get("dataset") or raw["suite_name"]
+    label = str(ours.get("batch_label") or raw.get("batch_id") or "")
+    date, partition = _date_and_partition(dataset, label, ours.get("params") or {})
+    if not date:
+        date = key.run_id.run_time.date().isoformat()
+    outcomes = [r for r in raw.get("results", []) if not r.get("success", True)]
+    return IndexRow(
+        dataset=dataset,
+        date=date,
+        partition=partition,
+        success=bool(raw.get("success")),
+        failed=tuple(expectation_name(r) for r in outcomes if not is_warning(r)),
+        warnings=tuple(expectation_name(r) for r in outcomes if is_warning(r)),
+        run_name=key.run_id.run_name,
+        validated_at=key.run_id.run_time.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
+        href="validations/" + "/".join(quote(part) for part in key.to_tuple()) + ".html",
+    )
+
+
+def _date_and_partition(dataset: str, label: str, params: dict) -> tuple[str, str]:
+    """Split a gate label ("daily-ticks 2024-12-23 chunk 3/12") into date and partition;
+    a label of another shape is the partition, dated by the run's parameters if they say."""
+    words = label.split(" ", 2)
+    if len(words) >= 2 and words[0] == dataset and _is_date(words[1]):
+        return words[1], words[2] if len(words) == 3 else ""
+    for name in ("trading_date", "as_of", "date"):
+        if _is_date(str(params.get(name, ""))):
+            return str(params[name]), label
+    return "", label
+
+
+def _is_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def expectation_name(outcome: dict) -> str:
+    """An expectation as a person reads it in a list: its type and the columns it checks,
+    e.g. "expect_column_values_to_be_between(volume)"."""
+    config = outcome.get("expectation_config") or {}
+    kwargs = config.get("kwargs") or {}
+    columns = [kwargs[k] for k in ("column", "column_A", "column_B") if kwargs.get(k)]
+    columns += list(kwargs.get("column_list") or [])
+    return f"{config.get('type', 'expectation')}({', '.join(map(str, columns))})"
+
+
+def _suite_pages(site: Path) -> list[tuple[str, str]]:
+    """(suite name, site-relative link) of each suite page GX wrote: "a.b" is at
+    expectations/a/b.html."""
+    pages = sorted(site.glob("expectations/**/*.html"))
+    return [
+        (
+            ".".join(p.relative_to(site / "expectations").with_suffix("").parts),
+            quote(p.relative_to(site).as_posix()),
+        )
+        for p in pages
+    ]
+
+
+def render_index(rows: list[IndexRow], suites: list[tuple[str, str]]) -> str:
+    """The index page: one row per validation, newest first, with per-column filters, and
+    links to the suites' pages ((name, site-relative link) pairs)."""
+    import jinja2
+
+    source = files("equity_lake.quality").joinpath("templates", _TEMPLATE).read_text("utf-8")
+    template = jinja2.Environment(autoescape=True).from_string(source)
+    ordered = sorted(rows, key=lambda r: (r.date, r.validated_at), reverse=True)
+    return template.render(
+        rows=ordered,
+        suites=suites,
+        vendor=VENDOR_DIR,
+        failed=sum(not r.success for r in rows),
+        choices={
+            "dataset": sorted({r.dataset for r in rows}),
+            "date": sorted({r.date for r in rows}, reverse=True),
+            "partition": sorted({r.partition for r in rows}),
+            "result": ["failed", "passed"],
+        },
+    )
+
+
+# --- offline assets --------------------------------------------------------------------------
+
+
+def _make_offline(site: Path) -> None:
+    """Give the site local copies of its assets and point GX's pages at them."""
+    _keep_used_gx_static(site / "static")
+    copy_vendor(site)
+    for page in site.glob("*/**/*.html"):
+        depth = len(page.relative_to(site).parts) - 1
+        page.write_text(offline_page(page.read_text("utf-8"), "../" * depth), "utf-8")
+
+
+def copy_vendor(site: Path) -> None:
+    """Copy the third-party assets the pages use from the XStatic packages into the site
+    (only those files: the site is rebuilt and uploaded by every DAG run)."""
+    for package, name in VENDOR_FILES:
+        base = Path(importlib.import_module(f"xstatic.pkg.{package}").BASE_DIR)
+        target = site / VENDOR_DIR / package / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(base / name, target)
+
+
+def offline_page(html: str, root: str) -> str:
+    """A GX page with its CDN scripts and stylesheets pointed at the site's copies, or
+    dropped; root is the relative path from the page to the site's root ("../../")."""
+
+    def local(match: re.Match[str]) -> str:
+        url = match.group(1) or match.group(2)
+        for fragment, copies in _LOCAL_COPIES:
+            if fragment in url:
+                return "".join(_asset_tag(f"{root}{VENDOR_DIR}/{copy}") for copy in copies)
+        return ""
+
+    html = _EXTERNAL_ASSET.sub(local, html)
+    html = _REMOTE_LOGO.sub(f'src="{root}static/images/logo-long.png"', html)
+    html = _REMOTE_CSS_URL.sub("none", html)
+    html = _FAVICON.sub(f'href="{root}static/images/favicon.ico"', html)
+    return _NEWSLETTER.sub("", html)
+
+
+def _asset_tag(href: str) -> str:
+    if href.endswith(".js"):
+        return f'<script src="{href}"></script>'
+    return f'<link rel="stylesheet" href="{href}">'
+
+
+def _keep_used_gx_static(static: Path) -> None:
+    """Drop what GX copies into static/ but no page links (fonts, tutorial images, styles
+    that are inlined anyway): 4 MB uploaded by every DAG run for nothing."""
+    kept = {name: (static / name).read_bytes() for name in _GX_STATIC_KEPT}
+    shutil.rmtree(static)
+    for name, data in kept.items():
+        (static / name).parent.mkdir(parents=True, exist_ok=True)
+        (static / name).write_bytes(data)
