@@ -237,30 +237,28 @@ def down(home: Path) -> None:
 
 
 def _stop_group(pid: int, timeout: float = 30.0) -> None:
-    try:
-        os.killpg(pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
+    """SIGTERM the process group, then SIGKILL what is left after ``timeout``; return once
+    the group is gone."""
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10.0)):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        if _gone(pid, wait):
+            return
+
+
+def _gone(pid: int, timeout: float) -> bool:
+    """Whether process group ``pid`` has ended within ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         _reap(pid)
         try:
             os.killpg(pid, 0)
         except ProcessLookupError:
-            return
+            return True
         time.sleep(0.2)
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + 10.0  # a killed group is gone once the kernel reaps it
-    while time.monotonic() < deadline:
-        _reap(pid)
-        try:
-            os.killpg(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.1)
+    return False
 
 
 def _reap(pid: int) -> None:

@@ -18,7 +18,7 @@ from equity_lake.engine import runner
 from equity_lake.engine.chunks import Chunk
 from equity_lake.engine.dataset import Run
 from equity_lake.engine.wap import QualityGateFailed
-from equity_lake.lake import keys
+from equity_lake.lake import commits, keys
 from equity_lake.lake.store import LakeStore
 from equity_lake.master import SecurityMaster
 from equity_lake.sources import registry
@@ -182,8 +182,8 @@ def test_rows_and_entities_per_day_count_what_the_lake_holds():
         record("a", "1", {"o1": 1, "o2": 1}, {day: 2}),
         record("b", "2", {"o1": 1}, {day: 1}),  # a re-run of one security adds nothing
     ]
-    assert health.held_per_day(rerun) == ({day: 2}, {day: 2})
+    assert commits.held_per_day(rerun) == ({day: 2}, {day: 2})
     backfill = record("c", "3", {"o1": 7}, {day: 3, next_day: 4})  # rows per day, not object
-    assert health.held_per_day([*rerun, backfill])[0] == {day: 3, next_day: 4}
+    assert commits.held_per_day([*rerun, backfill])[0] == {day: 3, next_day: 4}
     company = record("d", "4", {"ttm": 5, "metrics": 9}, {day: 14}, stored=["0000320193"])
-    assert health.held_per_day([company]) == ({day: 14}, {day: 1})  # one company, two objects
+    assert commits.held_per_day([company]) == ({day: 14}, {day: 1})  # one company, two objects

@@ -326,7 +326,7 @@ def _dataset_health(
         for r in meter.read_many(sorted(k for ks in listed.values() for k in ks))
         if isinstance(r, dict)
     ]
-    out.rows, out.securities = held_per_day(records)
+    out.rows, out.securities = commits.held_per_day(records)
     out.latest = latest_commit(records)
     if out.latest is None and known.all():
         out.recorded = known.all()[-1].isoformat()
@@ -381,34 +381,6 @@ def _freshness(
             d: (out.securities.get(d, 0), master.active_on(dt.date.fromisoformat(d)).num_rows)
             for d in fed
         }
-
-
-def held_per_day(records: Sequence[Mapping[str, Any]]) -> tuple[dict[str, int], dict[str, int]]:
-    """(rows, entities) the lake holds per day from ``records``, as ``runs.summarize`` counts
-    rows: a day's one-day commits count the union of the objects they wrote (a re-run adds
-    nothing), a backfill range, which knows rows per day but not per object, gives at least
-    its own count. Entities: the union of the ones stored when units are gated per entity (a
-    company has a TTM and a metrics object), else of the objects (a security has one object
-    per day or month, a universe one)."""
-    single: dict[str, list[Mapping[str, Any]]] = {}
-    ranged: dict[tuple[str, str], int] = {}
-    for record in sorted(records, key=lambda r: str(r.get("at", ""))):
-        for day, count in (record.get("per_day") or {}).items():
-            if record.get("first") == record.get("last") == day or len(record["per_day"]) == 1:
-                single.setdefault(day, []).append(record)
-            else:
-                run = str(record.get("run_id"))
-                ranged[(day, run)] = ranged.get((day, run), 0) + int(count)
-    rows = {day: sum(commits.holdings(rs).values()) for day, rs in single.items()}
-    entities = {day: _entities(rs) for day, rs in single.items()}
-    for (day, _), count in ranged.items():
-        rows[day] = max(rows.get(day, 0), count)
-    return rows, entities
-
-
-def _entities(records: Sequence[Mapping[str, Any]]) -> int:
-    stored = {e for r in records for e in r.get("stored") or ()}
-    return len(stored) if stored else len(commits.holdings(records))
 
 
 def _estimate_bytes(meter: _Meter, objects: list[str]) -> tuple[int | None, int]:
@@ -470,12 +442,10 @@ def _run_name(result: Mapping[str, Any]) -> str:
 
 
 def validation_page(result: Mapping[str, Any]) -> str:
-    """Where GX's site builder puts the validation page of ``result``, relative to the Data
-    Docs root: ``validations/{suite}/{run name}/{run time}/{batch}.html``, from the same store
-    key ``quality.docs`` files it under."""
-    from equity_lake.quality.docs import _result_key
+    """Where the Data Docs site has the validation page of ``result`` (relative to its root)."""
+    from equity_lake.quality.docs import validation_page as page
 
-    return "validations/" + "/".join(_result_key(dict(result)).to_tuple()) + ".html"
+    return page(dict(result))
 
 
 def docs_link(page: str) -> str:

@@ -93,22 +93,12 @@ def summarize(
     hidden: dict[str, list[str]] = {}
     for intent in commits.pending(store, dataset):
         hidden.setdefault(intent.day, []).append(intent.partition)
-    single: dict[str, list[dict[str, object]]] = {}  # day -> one-day commits, oldest first
-    ranged: dict[tuple[str, str], int] = {}  # (day, run) -> rows of a range's commits
+    records = _commits_around(store, dataset, start, end)
     runs_of: dict[str, set[str]] = {}
-    for record in _commits_around(store, dataset, start, end):
-        run = str(record.get("run_id"))
-        for day, count in (record.get("per_day") or {}).items():
-            runs_of.setdefault(day, set()).add(run)
-            if record.get("first") == record.get("last") == day:
-                single.setdefault(day, []).append(record)
-            else:
-                ranged[(day, run)] = ranged.get((day, run), 0) + int(count)
-    held: dict[str, int] = {}
-    for day, records in single.items():  # the union of the objects the day's runs wrote
-        held[day] = sum(commits.holdings(records).values())
-    for (day, _), count in ranged.items():  # a range knows its rows per day, not per object
-        held[day] = max(held.get(day, 0), count)
+    for record in records:
+        for day in record.get("per_day") or {}:
+            runs_of.setdefault(day, set()).add(str(record.get("run_id")))
+    held, _ = commits.held_per_day(records)
     lines = [f"{dataset}: what the lake holds from {start} to {end}"]
     lines.append(f"{'day':<12}{spec.rows:>9}{'runs':>6}  failed partitions; uncommitted")
     days_seen = 0
@@ -129,6 +119,8 @@ def summarize(
         )
     lines.append(f"days: {days_seen}; lake: {store.config.uri}")
     lines.append(f"Data Docs: {store.uri(keys.DATA_DOCS_PREFIX + '/index.html')}")
+    if store.exists(keys.HEALTH_PAGE):
+        lines.append(f"Lake health: {store.uri(keys.HEALTH_PAGE)}")
     return "\n".join(lines)
 
 

@@ -188,6 +188,34 @@ def holdings(records: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     return out
 
 
+def held_per_day(records: Sequence[Mapping[str, Any]]) -> tuple[dict[str, int], dict[str, int]]:
+    """(rows, entities) the lake holds per day from ``records``, as ``runs.summarize`` counts
+    rows: a day's one-day commits count the union of the objects they wrote (a re-run adds
+    nothing), a backfill range, which knows rows per day but not per object, gives at least
+    its own count. Entities: the union of the ones stored when units are gated per entity (a
+    company has a TTM and a metrics object), else of the objects (a security has one object
+    per day or month, a universe one)."""
+    single: dict[str, list[Mapping[str, Any]]] = {}
+    ranged: dict[tuple[str, str], int] = {}
+    for record in sorted(records, key=lambda r: str(r.get("at", ""))):
+        for day, count in (record.get("per_day") or {}).items():
+            if record.get("first") == record.get("last") == day or len(record["per_day"]) == 1:
+                single.setdefault(day, []).append(record)
+            else:
+                run = str(record.get("run_id"))
+                ranged[(day, run)] = ranged.get((day, run), 0) + int(count)
+    rows = {day: sum(holdings(rs).values()) for day, rs in single.items()}
+    entities = {day: _entities(rs) for day, rs in single.items()}
+    for (day, _), count in ranged.items():
+        rows[day] = max(rows.get(day, 0), count)
+    return rows, entities
+
+
+def _entities(records: Sequence[Mapping[str, Any]]) -> int:
+    stored = {e for r in records for e in r.get("stored") or ()}
+    return len(stored) if stored else len(holdings(records))
+
+
 def pending(store: LakeStore, dataset: str) -> list[Intent]:
     """Publishes that started and have not committed (live ones, and crashed ones).
 

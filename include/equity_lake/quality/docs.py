@@ -183,6 +183,13 @@ def _result_key(raw: dict) -> Any:
     )
 
 
+def validation_page(raw: dict, key: Any = None) -> str:
+    """Where the site has the validation page of a result, relative to its root (GX's site
+    builder names it by the store key): ``validations/{suite}/{run}/{time}/{batch}.html``."""
+    key = _result_key(raw) if key is None else key
+    return "validations/" + "/".join(key.to_tuple()) + ".html"
+
+
 def _key_part(text: str) -> str:
     """GX's filesystem store forbids path separators in key parts; keep the label readable.
 
@@ -250,7 +257,7 @@ def index_row(raw: dict, key: Any) -> IndexRow:
         warnings=tuple(expectation_name(r) for r in outcomes if is_warning(r)),
         run_name=key.run_id.run_name,
         validated_at=key.run_id.run_time.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S"),
-        href="validations/" + "/".join(quote(part) for part in key.to_tuple()) + ".html",
+        href=quote(validation_page(raw, key)),
     )
 
 
