@@ -183,8 +183,12 @@ def record_task(dataset: str, **task_kwargs: Any) -> Any:
             summary["swept"] = len(runs.sweep_stale(store, dt.datetime.now(dt.UTC)))
             summary["data_docs"] = runs.publish_data_docs(store)
             summary["health"] = publish_health(store)  # links the Data Docs: built after them
-        log.info("Data Docs: %s", summary["data_docs"])
-        log.info("Lake health: %s", summary["health"])
+        from equity_lake_airflow.lake_views import page_urls
+
+        shown = page_urls()
+        for name, title in (("data_docs", "Data Docs"), ("health", "Lake health")):
+            where = f" (in Airflow: {shown[name]})" if name in shown else ""
+            log.info("%s: %s%s", title, summary[name], where)
         if summary["failed_partitions"]:
             raise AirflowFailException(failure_message(summary, len(partitions)))
         for asset in context["task"].outlets:

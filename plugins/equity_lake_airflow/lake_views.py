@@ -68,6 +68,17 @@ HEADERS = {
 }
 
 
+def page_urls() -> dict[str, str]:
+    """The two pages' addresses on this Airflow's API server (``[api] base_url``), for task
+    logs to link; empty when no base URL is configured."""
+    from airflow.configuration import conf
+
+    base = (conf.get("api", "base_url", fallback="") or "").rstrip("/")
+    if not base:
+        return {}
+    return {"data_docs": f"{base}{URL_PREFIX}/docs/", "health": f"{base}{URL_PREFIX}/health/"}
+
+
 class NotAPage(ValueError):
     """A request path that names no page of the sites (the message says which)."""
 

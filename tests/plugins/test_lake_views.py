@@ -319,3 +319,13 @@ def test_the_plugin_module_imports_no_heavy_library():
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_task_logs_link_the_pages_on_the_api_server(monkeypatch):
+    from equity_lake_airflow.lake_views import page_urls
+
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "http://127.0.0.1:28080/")
+    assert page_urls() == {
+        "data_docs": "http://127.0.0.1:28080/equity-lake/docs/",
+        "health": "http://127.0.0.1:28080/equity-lake/health/",
+    }
