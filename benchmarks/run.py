@@ -23,6 +23,13 @@
    with 15 years of facts, and market-value metrics of one day for the sample universe's
    companies, through the engine on a local lake, per company / plain pyarrow reads of each
    company's files; the gate's share; peak memory of one mapped task, target < 1 GiB.
+9. consolidation (benchmarks/consolidation_bench.py): folding a closed sample year's monthly
+   daily-ticks files into each security's history.parquet, every chunk of the plan on a local
+   lake / plain pyarrow folding the same files, with the gate's share and the objects and bytes
+   before and after (every security the master lists in 2024); and the research
+   reader, Lake.bars of a 500-security year of adjusted closes as a wide panel from the
+   consolidated layout, on a local lake and on the local S3 server / plain pyarrow reads of the
+   same objects, target <= 1.5x (over it, a profile of where the time goes).
 """
 
 from __future__ import annotations
@@ -42,6 +49,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "plugins")]
 
 from common import fresh_bucket, gate_clock  # noqa: E402 - benchmarks/ is on sys.path
+from consolidation_bench import bench_consolidation, bench_reader  # noqa: E402
+from consolidation_bench import report as report_consolidation  # noqa: E402
 from derived_bench import report as report_derived  # noqa: E402
 from minute_bench import bench_minutes  # noqa: E402
 from minute_bench import report as report_minutes  # noqa: E402
@@ -345,6 +354,7 @@ def main() -> int:
         ingest = bench_ingest(server)
         minutes = bench_minutes(server)
         runtime = bench_runtime(server)
+        reader = bench_reader(server)
     finally:
         server.stop()
     backfill = bench_backfill()
@@ -402,6 +412,7 @@ def main() -> int:
         f"{bulk['peak_rss'] / 2**20:.0f} MiB (target < 1024 MiB)"
     )
     report_derived(*bench_derived())
+    report_consolidation(bench_consolidation(), reader)
     return 0
 
 

@@ -142,7 +142,7 @@ def read_daily_bars(
     files: rows of a publish that has not committed (in progress, or crashed) are left out.
     ``hidden`` is ``commits.masks`` when the caller reads many securities at once."""
     sid = keys.security_id(security_id)
-    wanted = [keys.daily_ticks_month(sid, m) for m in sorted(set(months))]
+    wanted = _stored_months(store, sid, sorted(set(months)))
     hidden = commits.masks(store, keys.DAILY_TICKS_DATASET) if hidden is None else hidden
 
     def read(key: str) -> pa.Table | None:
@@ -156,6 +156,23 @@ def read_daily_bars(
         history = conform(history, DAILY_TICKS, "daily ticks history")
         table = history if table is None else merge_rows(history, table, ["timestamp"])
     return table
+
+
+def _stored_months(store: LakeStore, sid: int, months: list[dt.date]) -> list[str]:
+    """The monthly objects of ``months`` that may exist: where a year has more than a few
+    months wanted, one listing of its folder says which (a closed year folded into history
+    has none: one request instead of twelve that find nothing)."""
+    by_year: dict[int, list[dt.date]] = {}
+    for month in months:
+        by_year.setdefault(month.year, []).append(month)
+    out = []
+    for year, wanted in by_year.items():
+        keys_ = [keys.daily_ticks_month(sid, m) for m in wanted]
+        if len(wanted) > 2:
+            there = set(store.list(keys.daily_ticks_year(sid, year)))
+            keys_ = [k for k in keys_ if k in there]
+        out += keys_
+    return out
 
 
 def read_actions(store: LakeStore, security_id: int) -> pa.Table:
@@ -174,12 +191,14 @@ def adjusted_bars(
     as_of: dt.date | None = None,
     *,
     dividend_base: str = "prev_close",
+    hidden: commits.Masks | None = None,
 ) -> pa.Table:
     """Adjusted daily bars of one security in ``[start, end]`` as known on ``as_of``.
 
     ``as_of=None`` applies every stored action. ``end`` may not pass ``as_of``: bars after it
     were not known then. Dividends after ``end`` still need the close before their ex-date,
-    so those bars are read too.
+    so those bars are read too. ``hidden``: ``commits.masks``, when the caller reads many
+    securities.
     """
     sid = keys.security_id(security_id)
     if end < start:
@@ -202,7 +221,7 @@ def adjusted_bars(
             months.append(calendar.previous_session(ex).replace(day=1))
         except ValueError:  # outside the calendar: the month before is the best guess
             months.append((ex.replace(day=1) - dt.timedelta(days=1)).replace(day=1))
-    bars = read_daily_bars(store, sid, months)
+    bars = read_daily_bars(store, sid, months, hidden)
     if bars is None or bars.num_rows == 0:
         return adjust(DAILY_TICKS.empty_table(), actions, as_of, dividend_base=dividend_base)
     adjusted = adjust(bars, actions, as_of, dividend_base=dividend_base)
