@@ -200,6 +200,22 @@ def adjusted_bars(
     so those bars are read too. ``hidden``: ``commits.masks``, when the caller reads many
     securities.
     """
+    bars, actions = adjustment_inputs(store, security_id, start, end, as_of, hidden=hidden)
+    return adjusted_between(bars, actions, start, end, as_of, dividend_base=dividend_base)
+
+
+def adjustment_inputs(
+    store: LakeStore,
+    security_id: int,
+    start: dt.date,
+    end: dt.date,
+    as_of: dt.date | None = None,
+    *,
+    hidden: commits.Masks | None = None,
+) -> tuple[pa.Table | None, pa.Table]:
+    """What ``adjusted_bars`` reads: the raw bars it needs and the actions known on ``as_of``
+    (a reader of many securities reads these on a thread pool, then adjusts each in turn:
+    the reads wait on I/O, the adjustment holds the interpreter)."""
     sid = keys.security_id(security_id)
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
@@ -221,7 +237,19 @@ def adjusted_bars(
             months.append(calendar.previous_session(ex).replace(day=1))
         except ValueError:  # outside the calendar: the month before is the best guess
             months.append((ex.replace(day=1) - dt.timedelta(days=1)).replace(day=1))
-    bars = read_daily_bars(store, sid, months, hidden)
+    return read_daily_bars(store, sid, months, hidden), actions
+
+
+def adjusted_between(
+    bars: pa.Table | None,
+    actions: pa.Table,
+    start: dt.date,
+    end: dt.date,
+    as_of: dt.date | None = None,
+    *,
+    dividend_base: str = "prev_close",
+) -> pa.Table:
+    """``bars`` adjusted by ``actions`` (``adjustment_inputs``), those of ``[start, end]``."""
     if bars is None or bars.num_rows == 0:
         return adjust(DAILY_TICKS.empty_table(), actions, as_of, dividend_base=dividend_base)
     adjusted = adjust(bars, actions, as_of, dividend_base=dividend_base)

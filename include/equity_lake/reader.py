@@ -211,14 +211,19 @@ class Lake:
         hidden = commits.masks(self.store, keys.DAILY_TICKS_DATASET)
         sids = sorted({sid for by_day in held.values() for sid in by_day.values()})
 
-        def read(sid: int) -> pa.Table | None:
+        def read(sid: int) -> Any:
             if adjusted:
-                return adjust.adjusted_bars(self.store, sid, start, end, as_of, hidden=hidden)
+                return adjust.adjustment_inputs(self.store, sid, start, end, as_of, hidden=hidden)
             return adjust.read_daily_bars(
                 self.store, sid, adjust.months_between(start, end), hidden
             )
 
         tables = dict(zip(sids, read_all(read, sids), strict=True))
+        if adjusted:  # read concurrently above, adjusted one after the other here
+            tables = {
+                sid: adjust.adjusted_between(bars, actions, start, end, as_of)
+                for sid, (bars, actions) in tables.items()
+            }
         parts = []
         for requested, by_day in held.items():
             for sid in sorted(set(by_day.values())):
