@@ -322,3 +322,31 @@ def test_sample_market_adjusted_series_has_no_event_jumps(local_env):
     assert abs(np.log(raw_move * ratio)) < 0.25  # the raw jump is the split
     assert abs(np.log(adj_move)) < 0.25 and abs(np.log(adj_move)) < abs(np.log(raw_move))
     assert adj[-1] == raw[-1]
+
+
+def test_many_securities_in_one_pass_equal_each_adjusted_alone():
+    """A panel (``by_security``): each security's bars by its own actions only, exactly as
+    adjusted alone; a security without actions is left raw."""
+
+    def of(sid, table):
+        return table.set_column(0, "security_id", pa.array([sid] * table.num_rows, pa.int64()))
+
+    first = of(7, small_bars([1.0, 1.1, 10.5, 10.0]))
+    second = of(8, small_bars([40.0, 41.0, 42.0, 20.0, 21.0], start=dt.date(2021, 2, 26)))
+    third = of(9, small_bars([5.0, 5.5, 6.0]))
+    day = first.column("timestamp").to_pylist()
+    mine = actions_table([(day[2], "split", 0.1, None), (day[2], "dividend", None, 0.55)], 7)
+    theirs = actions_table([(dt.date(2021, 3, 2), "split", 2.0, None)], 8)
+    theirs = pa.concat_tables([theirs, actions_table([(day[1], "dividend", None, 1.0)], 8)])
+    alone = [
+        adjust(first, mine),
+        adjust(second, theirs),
+        adjust(third, actions_table([], 9)),
+    ]
+    together = adjust(
+        pa.concat_tables([third, second, first]),  # in any order
+        pa.concat_tables([theirs, mine]),
+        by_security=True,
+    )
+    assert together.equals(pa.concat_tables(alone))
+    assert together.column("price_factor").to_pylist()[-3:] == [1.0, 1.0, 1.0]

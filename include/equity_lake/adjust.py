@@ -52,9 +52,14 @@ def adjust(
     as_of: dt.date | None = None,
     *,
     dividend_base: str = "prev_close",
+    by_security: bool = False,
 ) -> pa.Table:
     """``bars`` (timestamp date32, open/high/low/close, volume, any other columns) adjusted by
     ``actions`` (ex_date, action, ratio, amount), sorted by timestamp.
+
+    ``by_security``: the bars and actions hold many securities (``security_id``): each
+    security's bars are adjusted by its own actions, and the result is sorted by security,
+    then timestamp (a research panel adjusts hundreds of securities in one pass).
 
     Adds ``price_factor`` and ``volume_factor``: what the raw values were multiplied by.
     Adjusted volume is rounded to whole shares.
@@ -63,53 +68,66 @@ def adjust(
         raise ValueError(
             f"dividend_base {dividend_base!r} is not one of {', '.join(DIVIDEND_BASES)}"
         )
-    bars = bars.sort_by("timestamp")
+    grouped = by_security
+    order = [("security_id", "ascending")] if grouped else []
+    bars = bars.sort_by([*order, ("timestamp", "ascending")])
     days = _days(bars.column("timestamp"))
-    if len(days) > 1 and not np.all(np.diff(days) > 0):
+    owners = _ids(bars) if grouped else np.zeros(len(days), np.int64)
+    stamps = owners * _DAYS_PER_SECURITY + days  # one sorted key over every security's days
+    if len(stamps) > 1 and not np.all(np.diff(stamps) > 0):
         raise AdjustmentError("bars have two rows for one date")
     close = bars.column("close").to_numpy(zero_copy_only=False).astype(np.float64)
     n = len(days)
     price = np.ones(n)
     volume = np.ones(n)
 
-    events = actions.select(["ex_date", "action", "ratio", "amount"])
+    events = actions.select(
+        ["ex_date", "action", "ratio", "amount", *(["security_id"] if grouped else [])]
+    )
     if as_of is not None:
         events = events.filter(pc.less_equal(events.column("ex_date"), pa.scalar(as_of)))
     ex_dates = events.column("ex_date").to_pylist()
     kinds = events.column("action").to_pylist()
     ratios = events.column("ratio").to_pylist()
     amounts = events.column("amount").to_pylist()
+    whose = _ids(events).tolist() if grouped else [0] * len(ex_dates)
+    # each event's span of bars: its security's first bar up to the first on or after ex
+    first = np.searchsorted(stamps, np.asarray(whose, np.int64) * _DAYS_PER_SECURITY, "left")
+    at = np.searchsorted(
+        stamps,
+        np.asarray(whose, np.int64) * _DAYS_PER_SECURITY + _days(events.column("ex_date")),
+        "left",
+    )
 
-    split_on: dict[dt.date, float] = {}
-    for ex, kind, ratio in zip(ex_dates, kinds, ratios, strict=True):
+    split_on: dict[tuple[int, dt.date], float] = {}
+    for k, (ex, kind, ratio) in enumerate(zip(ex_dates, kinds, ratios, strict=True)):
         if kind != "split":
             continue
         if ratio is None or not ratio > 0 or not np.isfinite(ratio):
             raise AdjustmentError(f"split on {ex} has ratio {ratio!r}; it must be positive")
-        split_on[ex] = split_on.get(ex, 1.0) * ratio
-        idx = int(np.searchsorted(days, _day_number(ex), side="left"))
-        price[:idx] /= ratio
-        volume[:idx] *= ratio
+        split_on[(whose[k], ex)] = split_on.get((whose[k], ex), 1.0) * ratio
+        price[first[k] : at[k]] /= ratio
+        volume[first[k] : at[k]] *= ratio
 
-    for ex, kind, amount in zip(ex_dates, kinds, amounts, strict=True):
+    for k, (ex, kind, amount) in enumerate(zip(ex_dates, kinds, amounts, strict=True)):
         if kind != "dividend":
             continue
         if amount is None or amount < 0 or not np.isfinite(amount):
             raise AdjustmentError(f"dividend on {ex} has amount {amount!r}")
-        ex_day = _day_number(ex)
-        idx = int(np.searchsorted(days, ex_day, side="left"))
-        if idx == 0 or amount == 0:
+        idx = int(at[k])
+        if idx == first[k] or amount == 0:
             continue  # no bar before the ex-date: nothing to adjust
-        if dividend_base == "ex_close" and idx < n and days[idx] == ex_day:
+        ex_stamp = whose[k] * _DAYS_PER_SECURITY + _day_number(ex)
+        if dividend_base == "ex_close" and idx < n and stamps[idx] == ex_stamp:
             base = close[idx] + amount
         else:
-            base = close[idx - 1] / split_on.get(ex, 1.0)
+            base = close[idx - 1] / split_on.get((whose[k], ex), 1.0)
         factor = 1.0 - amount / base
         if not factor > 0:
             raise AdjustmentError(
                 f"dividend {amount} on {ex} is not below the close before it ({base})"
             )
-        price[:idx] *= factor
+        price[first[k] : idx] *= factor
 
     columns = {name: bars.column(name) for name in bars.column_names}
     for name in PRICE_COLUMNS:
@@ -120,6 +138,18 @@ def adjust(
     columns["price_factor"] = pa.array(price, pa.float64())
     columns["volume_factor"] = pa.array(volume, pa.float64())
     return pa.table(columns)
+
+
+#: room for every day number of one security in the combined (security, day) key
+_DAYS_PER_SECURITY = 1 << 20
+
+
+def _ids(table: pa.Table) -> np.ndarray:
+    return (
+        pc.fill_null(table.column("security_id"), -1)
+        .to_numpy(zero_copy_only=False)
+        .astype(np.int64)
+    )
 
 
 # --- reading the lake --------------------------------------------------------------------------
@@ -248,11 +278,13 @@ def adjusted_between(
     as_of: dt.date | None = None,
     *,
     dividend_base: str = "prev_close",
+    by_security: bool = False,
 ) -> pa.Table:
-    """``bars`` adjusted by ``actions`` (``adjustment_inputs``), those of ``[start, end]``."""
+    """``bars`` adjusted by ``actions`` (``adjustment_inputs``), those of ``[start, end]``;
+    ``by_security``: of many securities at once (see ``adjust``)."""
     if bars is None or bars.num_rows == 0:
-        return adjust(DAILY_TICKS.empty_table(), actions, as_of, dividend_base=dividend_base)
-    adjusted = adjust(bars, actions, as_of, dividend_base=dividend_base)
+        bars = DAILY_TICKS.empty_table()
+    adjusted = adjust(bars, actions, as_of, dividend_base=dividend_base, by_security=by_security)
     stamps = adjusted.column("timestamp")
     keep = pc.and_(
         pc.greater_equal(stamps, pa.scalar(start, pa.date32())),

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from equity_lake import adjust, calendar
 from equity_lake import symbols as symbology
 from equity_lake.lake import commits, keys
+from equity_lake.lake.partition import slices
 from equity_lake.lake.schemas import MINUTE_TICKS
 from equity_lake.lake.store import LakeStore, read_all
 from equity_lake.master import SecurityMaster
@@ -219,11 +220,17 @@ class Lake:
             )
 
         tables = dict(zip(sids, read_all(read, sids), strict=True))
-        if adjusted:  # read concurrently above, adjusted one after the other here
-            tables = {
-                sid: adjust.adjusted_between(bars, actions, start, end, as_of)
-                for sid, (bars, actions) in tables.items()
-            }
+        if adjusted:  # read concurrently above; adjusted here in one pass over them all
+            bars = [b for b, _ in tables.values() if b is not None and b.num_rows]
+            panel = adjust.adjusted_between(
+                pa.concat_tables(bars) if bars else None,
+                pa.concat_tables(a for _, a in tables.values()),
+                start,
+                end,
+                as_of,
+                by_security=True,
+            )
+            tables = dict(slices(panel, "security_id"))
         parts = []
         for requested, by_day in held.items():
             for sid in sorted(set(by_day.values())):
