@@ -187,3 +187,26 @@ def test_rows_and_entities_per_day_count_what_the_lake_holds():
     assert commits.held_per_day([*rerun, backfill])[0] == {day: 3, next_day: 4}
     company = record("d", "4", {"ttm": 5, "metrics": 9}, {day: 14}, stored=["0000320193"])
     assert commits.held_per_day([company]) == ({day: 14}, {day: 1})  # one company, two objects
+
+
+def test_rows_dated_outside_the_windows_sessions_still_make_a_page(local_env):
+    """Derived metrics commit rows dated by the filings they come from (years back): the
+    dataset's section says nothing fell on the window's sessions instead of failing."""
+    store = LakeStore()
+    store.write_table(keys.SECURITY_MASTER, master_build.build("sample").master)
+    day = dt.date(2024, 12, 20)
+    commits.commit(
+        store,
+        dataset="derived-metrics",
+        day=day,
+        run_id="r1",
+        partition="chunk-0001-of-0001",
+        record={"run_id": "r1", "day": "2024-12-20", "partition": "chunk-0001-of-0001",
+                "at": "2024-12-20T22:00:00+00:00", "first": "2015-03-02",
+                "last": "2015-03-02", "per_day": {"2015-03-02": 5},
+                "objects": {"data/derived/x.parquet": {"rows": 5, "sha256": "0"}}},
+    )  # fmt: skip
+    uri = health.publish_health(store, now=NOW)
+    page = store.read_bytes(keys.HEALTH_PAGE).decode()
+    assert uri.endswith(keys.HEALTH_PAGE)
+    assert "Nothing committed for the window" in page

@@ -144,8 +144,8 @@ def _behind(d: DatasetHealth) -> str:
 
 def _dataset_section(d: DatasetHealth, charts: _Charts) -> str:
     head = f"<h3 id='{escape(d.name)}'>{escape(d.name)}</h3>"
-    if not d.rows:
-        return head + "<p class='note'>Nothing committed in the window.</p>"
+    if not any(day in d.rows for day in d.days):  # derived metrics: rows dated by filings
+        return head + "<p class='note'>Nothing committed for the window's sessions.</p>"
     cards = [
         _series_card(f"{d.name}: {d.rows_word} per day", d.days, d.rows, charts),
         _series_card(f"{d.name}: {d.entities} per day", d.days, d.securities, charts),
