@@ -210,3 +210,14 @@ def test_rows_dated_outside_the_windows_sessions_still_make_a_page(local_env):
     page = store.read_bytes(keys.HEALTH_PAGE).decode()
     assert uri.endswith(keys.HEALTH_PAGE)
     assert "Nothing committed for the window" in page
+
+
+def test_a_series_with_no_value_on_the_windows_sessions_still_gets_its_card():
+    """Rows counted per day with no entity count that day (a range's commit): the card
+    says so instead of failing the page (found by make demo on derived metrics)."""
+    from equity_lake import health_page
+
+    card = health_page._series_card(
+        "x: companies per day", ["2024-12-20"], {}, health_page._Charts()
+    )
+    assert "0 of 1" in card

@@ -158,6 +158,8 @@ def _dataset_section(d: DatasetHealth, charts: _Charts) -> str:
 def _series_card(title: str, days: list[str], values: dict[str, int], charts: _Charts) -> str:
     shown = [day for day in days if day in values]
     chart = charts.div([{"type": "bar", "x": days, "y": [values.get(x) for x in days]}])
+    if not shown:  # counted on other days (a backfill range's rows, not its securities)
+        return _card(title, chart, [("days with values", f"0 of {len(days)}")])
     latest = shown[-1]
     numbers = [values[x] for x in shown]
     figures = [
