@@ -11,7 +11,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from equity_lake import cli, datasets, health, master_build, runs
+from equity_lake import cli, datasets, health, health_page, master_build, runs
 from equity_lake.config import LakeConfig
 from equity_lake.datasets import daily_ticks
 from equity_lake.engine import runner
@@ -93,7 +93,7 @@ def test_the_figures_come_from_what_the_engine_committed(lake):
 
 
 def test_the_page_links_the_quarantined_partition_to_its_validation_page(lake):
-    uri = health.publish_health(lake, now=NOW)
+    uri = health_page.publish_health(lake, now=NOW)
     assert uri == lake.uri(keys.HEALTH_PAGE)
     page = Path(lake.path(keys.HEALTH_PAGE))
     html = page.read_text()
@@ -126,7 +126,7 @@ def test_the_page_draws_each_metric_offline_with_its_figures_beside_it(lake, tmp
         browser.chromium()
     except browser.ChromiumMissing as exc:
         pytest.skip(str(exc))
-    health.publish_health(lake, now=NOW)
+    health_page.publish_health(lake, now=NOW)
     shot = tmp_path / "health.png"
     dom = browser.render(Path(lake.path(keys.HEALTH_PAGE)), shot, height=3200)
     assert shot.stat().st_size > 10_000
@@ -163,7 +163,7 @@ def _marks(svg: str) -> int:
 
 def test_the_record_step_on_a_lake_without_a_master_still_gets_a_page(local_env):
     store = LakeStore()
-    uri = health.publish_health(store, now=NOW)
+    uri = health_page.publish_health(store, now=NOW)
     html = store.read_bytes(keys.HEALTH_PAGE).decode()
     assert uri == store.uri(keys.HEALTH_PAGE)
     assert "no security master" in html and html.count("never run") == len(datasets.names())
@@ -206,7 +206,7 @@ def test_rows_dated_outside_the_windows_sessions_still_make_a_page(local_env):
                 "last": "2015-03-02", "per_day": {"2015-03-02": 5},
                 "objects": {"data/derived/x.parquet": {"rows": 5, "sha256": "0"}}},
     )  # fmt: skip
-    uri = health.publish_health(store, now=NOW)
+    uri = health_page.publish_health(store, now=NOW)
     page = store.read_bytes(keys.HEALTH_PAGE).decode()
     assert uri.endswith(keys.HEALTH_PAGE)
     assert "Nothing committed for the window" in page
@@ -215,8 +215,6 @@ def test_rows_dated_outside_the_windows_sessions_still_make_a_page(local_env):
 def test_a_series_with_no_value_on_the_windows_sessions_still_gets_its_card():
     """Rows counted per day with no entity count that day (a range's commit): the card
     says so instead of failing the page (found by make demo on derived metrics)."""
-    from equity_lake import health_page
-
     card = health_page._series_card(
         "x: companies per day", ["2024-12-20"], {}, health_page._Charts()
     )

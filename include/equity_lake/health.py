@@ -14,7 +14,8 @@ the data:
   record rows and checksums, not sizes);
 - the security master's counts, from its periods (delisted securities stay in it).
 
-This module gathers those figures into plain data (``gather``); ``health_page`` renders them.
+This module gathers those figures into plain data (``gather``); ``health_page`` renders and
+publishes them.
 """
 
 from __future__ import annotations
@@ -31,7 +32,6 @@ from urllib.parse import quote
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.fs as pafs
 
 from equity_lake import calendar
 from equity_lake.engine.dataset import Dataset
@@ -45,8 +45,6 @@ WINDOW = 60
 SIZE_SAMPLE = 24
 #: months of security-master counts shown
 MASTER_MONTHS = 36
-#: where quarantined batches and their validation records are kept (``engine/wap.py``)
-QUARANTINE_PREFIX = "data/quarantine"
 _DAY = re.compile(r"/(\d{4}-\d{2}-\d{2})/")
 
 
@@ -161,23 +159,15 @@ class _Meter:
         return {d.isoformat(): ks for d, ks in zip(days, found, strict=True) if ks}
 
     def folders(self, prefix: str) -> list[str]:
-        """The names of the folders right below ``prefix``: one delimited listing (S3 answers
-        a line per folder, not per object below it)."""
         self.listings += 1
-        selector = pafs.FileSelector(
-            self.store.path(prefix.rstrip("/")), recursive=False, allow_not_found=True
-        )
-        infos = self.store.fs.get_file_info(selector)
-        return [posixpath.basename(i.path) for i in infos if i.type == pafs.FileType.Directory]
+        return self.store.folders(prefix)
 
     def read_many(self, keys_: list[str]) -> list[Any]:
         return read_all(self.read_json, keys_)
 
     def size(self, key: str) -> int | None:
-        """The object's size in bytes (a HEAD on S3); None when it is gone."""
         self.reads += 1
-        info = self.store.fs.get_file_info(self.store.path(key))
-        return info.size if info.size is not None and info.size >= 0 else None
+        return self.store.size(key)
 
     def exists(self, key: str) -> bool:
         self.reads += 1
@@ -226,17 +216,6 @@ def gather(
     health.listings, health.reads = meter.listings, meter.reads
     health.seconds = round(time.perf_counter() - started, 3)
     return health
-
-
-def publish_health(store: LakeStore, *, now: dt.datetime | None = None) -> str:
-    """Rebuild the lake-health page (``keys.HEALTH_PAGE``) and return its URI. Build the Data
-    Docs first (``runs.publish_data_docs``): the page links only to validation pages that
-    exist."""
-    from equity_lake.health_page import render
-
-    health = gather(store, now=now)
-    store.write_bytes(keys.HEALTH_PAGE, render(health).encode())
-    return store.uri(keys.HEALTH_PAGE)
 
 
 def last_complete_session(now: dt.datetime) -> dt.date:
@@ -399,12 +378,14 @@ def _quarantined(meter: _Meter, sessions: list[dt.date]) -> list[Quarantined]:
     """The partitions the gate rejected in the window, from the quarantine's validation
     records (one per rejected batch; the quarantine grows with failures, not with the lake),
     each with its Data Docs page when the site has it."""
+    from equity_lake.quality.docs import validation_page
+
     first = sessions[0].isoformat()
     wanted = [
         k
-        for k in meter.list(QUARANTINE_PREFIX)
+        for k in meter.list(keys.QUARANTINE_PREFIX)
         if k.endswith(".validation.json")
-        and not k.startswith(f"{QUARANTINE_PREFIX}/corrupt/")
+        and not k.startswith(f"{keys.QUARANTINE_PREFIX}/corrupt/")
         and (m := _DAY.search(k)) is not None
         and m.group(1) >= first
     ]
@@ -420,7 +401,7 @@ def _quarantined(meter: _Meter, sessions: list[dt.date]) -> list[Quarantined]:
             )
         )
         current = isinstance(stored, dict) and _run_name(stored) == run
-        page = validation_page(result)
+        page = validation_page(dict(result))
         exists = current and meter.exists(f"{keys.DATA_DOCS_PREFIX}/{page}")
         found.append(
             Quarantined(
@@ -439,13 +420,6 @@ def _quarantined(meter: _Meter, sessions: list[dt.date]) -> list[Quarantined]:
 
 def _run_name(result: Mapping[str, Any]) -> str:
     return str(((result.get("meta") or {}).get("equity_lake") or {}).get("run_name", ""))
-
-
-def validation_page(result: Mapping[str, Any]) -> str:
-    """Where the Data Docs site has the validation page of ``result`` (relative to its root)."""
-    from equity_lake.quality.docs import validation_page as page
-
-    return page(dict(result))
 
 
 def docs_link(page: str) -> str:

@@ -8,6 +8,7 @@ its numbers survive a browser without scripts.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from html import escape
 
@@ -17,7 +18,10 @@ from equity_lake.health import (
     MasterCounts,
     Quarantined,
     docs_link,
+    gather,
 )
+from equity_lake.lake import keys
+from equity_lake.lake.store import LakeStore
 
 _CSS = """
 body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#222;background:#fafafa}
@@ -33,6 +37,14 @@ table.list{background:#fff;border:1px solid #ddd}table.list th{background:#eee}
 table.list td{border-top:1px solid #eee}
 """
 _CONFIG = {"displayModeBar": False, "staticPlot": False, "responsive": False}
+
+
+def publish_health(store: LakeStore, *, now: dt.datetime | None = None) -> str:
+    """Rebuild the lake-health page (``keys.HEALTH_PAGE``) and return its URI. Build the Data
+    Docs first (``runs.publish_data_docs``): the page links only to validation pages that
+    exist."""
+    store.write_bytes(keys.HEALTH_PAGE, render(gather(store, now=now)).encode())
+    return store.uri(keys.HEALTH_PAGE)
 
 
 class _Charts:

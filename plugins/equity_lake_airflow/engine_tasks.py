@@ -157,7 +157,7 @@ def record_task(dataset: str, **task_kwargs: Any) -> Any:
 
         from equity_lake import runs
         from equity_lake.engine import lease, runner
-        from equity_lake.health import publish_health
+        from equity_lake.health_page import publish_health
         from equity_lake.lake.store import LakeStore
 
         spec = _dataset(dataset)

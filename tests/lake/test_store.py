@@ -30,6 +30,16 @@ def test_round_trip_list_move_delete(store):
     assert store.list("data/u") == ["data/u/meta.json"]
 
 
+def test_folders_and_sizes_without_reading_objects(store):
+    store.write_bytes("data/a/2024-12-23/x.json", b"{}")
+    store.write_bytes("data/a/2024-12-24/y/z.json", b"12345")
+    store.write_bytes("data/a/top.json", b"[]")
+    assert store.folders("data/a") == ["2024-12-23", "2024-12-24"]
+    assert store.folders("data/none") == []
+    assert store.size("data/a/2024-12-24/y/z.json") == 5
+    assert store.size("data/a/missing.json") is None
+
+
 def test_replace_leaves_no_temporary_objects(store):
     for i in range(3):
         store.write_table("data/t/x.parquet", TABLE.slice(0, i + 1))

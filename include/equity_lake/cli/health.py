@@ -15,7 +15,7 @@ def register(groups: dict[str, Any]) -> None:
 def health(args: argparse.Namespace) -> dict[str, Any]:
     """Both pages' URIs. A lake without a security master is refused (exit 2): it is most
     likely the wrong lake (``LAKE_URI``), and a page of nothing would hide that."""
-    from equity_lake.health import publish_health
+    from equity_lake.health_page import publish_health
     from equity_lake.lake.store import LakeStore
     from equity_lake.master import SecurityMaster
     from equity_lake.runs import publish_data_docs

@@ -218,14 +218,18 @@ def staging(run: object, final_key: str) -> str:
     return f"data/_staging/{run_id(run)}/{_relative(final_key)}"
 
 
+#: failed partitions (by run) and copies of corrupt objects (``corrupt/``)
+QUARANTINE_PREFIX = "data/quarantine"
+
+
 def corrupt_copy(final_key: str) -> str:
     """Where an unreadable lake object is copied before anything replaces it."""
-    return f"data/quarantine/corrupt/{_relative(final_key)}"
+    return f"{QUARANTINE_PREFIX}/corrupt/{_relative(final_key)}"
 
 
 def quarantine(run: object, final_key: str) -> str:
     """Where a failed partition is kept, beside its validation result."""
-    return f"data/quarantine/{run_id(run)}/{_relative(final_key)}"
+    return f"{QUARANTINE_PREFIX}/{run_id(run)}/{_relative(final_key)}"
 
 
 def quality_result(dataset: object, day: dt.date, partition: object) -> str:

@@ -175,6 +175,23 @@ class LakeStore:
             if info.type == pafs.FileType.File
         )
 
+    def folders(self, prefix: str) -> list[str]:
+        """The names of the folders right below ``prefix``, sorted: one delimited listing (S3
+        answers a line per folder, not one per object below it)."""
+        selector = pafs.FileSelector(
+            self.path(prefix.rstrip("/")), recursive=False, allow_not_found=True
+        )
+        return sorted(
+            info.path.rsplit("/", 1)[-1]
+            for info in self.fs.get_file_info(selector)
+            if info.type == pafs.FileType.Directory
+        )
+
+    def size(self, key: str) -> int | None:
+        """The object's size in bytes (a HEAD on S3); None when there is no such object."""
+        info = self.fs.get_file_info(self.path(key))
+        return info.size if info.type == pafs.FileType.File and info.size is not None else None
+
     # --- writing ------------------------------------------------------------------------------
     def write_table(self, key: str, table: pa.Table) -> None:
         """Replace ``key`` with ``table`` atomically."""
