@@ -235,6 +235,11 @@ def test_without_corporate_actions_a_split_is_a_warning_not_a_rejection(lake):
     params = {"trading_date": DAY2, "expected_rows": len(sids), "min_rows": 0, **context.params}
     result = validate_table("daily-ticks", context.beside(bars), params)
     assert result.success and result.warnings == (f"{MOVE_WARN}: 2 of {len(sids)} rows",)
+    # validated once: only a rejection is re-run to find its offending rows (its sample rows)
+    (warned,) = [r for r in result.result["results"] if not r["success"]]
+    assert warned["expectation_config"]["severity"] == "warning"
+    assert warned["result"]["unexpected_count"] == 2
+    assert "partial_unexpected_index_list" not in warned["result"]
 
 
 def test_a_batch_of_several_days_finds_each_previous_bar_in_the_batch_or_the_lake(lake):

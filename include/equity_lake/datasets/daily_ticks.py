@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from equity_lake import calendar
 from equity_lake import symbols as symbology
@@ -110,7 +111,7 @@ def universe(master: SecurityMaster, day: dt.date, symbols: list[str] | None = N
         (found if match else unknown).append(match or typed)
     if unknown:
         raise ValueError(f"no security traded as {', '.join(unknown)} on {day}")
-    mask = pa.compute.is_in(active.column("symbol"), value_set=pa.array(found))
+    mask = pc.is_in(active.column("symbol"), value_set=pa.array(found))
     return active.filter(mask)
 
 
@@ -146,25 +147,41 @@ def span_universe(
         return members, {days[0]: members}
     forms = {typed: symbology.user_forms(typed) for typed in symbols or []}
     spellings = pa.array(sorted({f for fs in forms.values() for f in fs}), pa.string())
-    by_day, last_symbol, unknown = {}, {}, set(forms)
+    # the master's rows listed in the span (and spelled as asked): a backfill's year is then
+    # a few hundred look-ups over a small table, not over every listing since 2009
+    table = master.table
+    in_span = pc.and_(
+        pc.less_equal(table.column("start_date"), pa.scalar(days[-1], pa.date32())),
+        pc.fill_null(
+            pc.greater_equal(table.column("end_date"), pa.scalar(days[0], pa.date32())), True
+        ),
+    )
+    if symbols:
+        in_span = pc.and_(in_span, pc.is_in(table.column("symbol"), spellings))
+    listed = SecurityMaster(table.filter(in_span))
+    # a typed symbol finds its first spelling held (as ``universe`` does): only a symbol with
+    # several spellings can hold a second one that must be left out
+    single = {fs[0] for fs in forms.values() if len(fs) == 1}
+    several = [fs for fs in forms.values() if len(fs) > 1]
+    by_day, last_symbol, seen = {}, {}, set()
     for day in days:
-        active = master.active_on(day)
-        if symbols:  # as ``universe`` does, a typed symbol finds its first spelling held
-            active = active.filter(pa.compute.is_in(active.column("symbol"), spellings))
+        active = listed.active_on(day)
+        if symbols:
             held = set(active.column("symbol").to_pylist())
-            found = set()
-            for typed, spelled in forms.items():
+            seen |= held
+            found = held & single
+            for spelled in several:
                 match = next((s for s in spelled if s in held), None)
                 if match:
                     found.add(match)
-                    unknown.discard(typed)
             if found != held:
                 active = active.filter(
-                    pa.compute.is_in(active.column("symbol"), pa.array(sorted(found), pa.string()))
+                    pc.is_in(active.column("symbol"), pa.array(sorted(found), pa.string()))
                 )
         ids = active.column("security_id").to_pylist()
         by_day[day] = active
         last_symbol.update(zip(ids, active.column("symbol").to_pylist(), strict=True))
+    unknown = [typed for typed, fs in forms.items() if not seen.intersection(fs)]
     if unknown:
         raise ValueError(
             f"no security traded as {', '.join(sorted(unknown))} between {days[0]} and {days[-1]}"
@@ -302,7 +319,7 @@ class DailyTicks:
             parts, expected, wanted, minimums = [], 0, set(), {}
             for day in month_days:
                 # each security under the symbol it traded as that day (renames, reused tickers)
-                today = by_day[day].filter(pa.compute.is_in(by_day[day].column("security_id"), ids))
+                today = by_day[day].filter(pc.is_in(by_day[day].column("security_id"), ids))
                 expected += today.num_rows
                 wanted.update(today.column("security_id").to_pylist())
                 minimums[day.isoformat()] = minimum(provider, today.num_rows)

@@ -238,7 +238,10 @@ def quiet_gx_logging() -> None:
 
 
 def _add_offending_indices(batch: Any, suite: Any, validation: Any) -> None:
-    """Re-run the row-level failures with SUMMARY so their results name offending rows."""
+    """Re-run the critical row-level failures with SUMMARY so their results name offending
+    rows (the sample rows of a rejection). Warnings are not re-run: they reject nothing and
+    no sample rows are taken from them, and real months carry a few (a big move), so
+    re-running them would validate most partitions twice."""
     import great_expectations as gx
 
     by_key = {_config_key(c.to_json_dict()): c for c in suite.expectation_configurations}
@@ -246,7 +249,10 @@ def _add_offending_indices(batch: Any, suite: Any, validation: Any) -> None:
     for position, outcome in enumerate(validation.results):
         if outcome.success or "unexpected_count" not in (outcome.result or {}):
             continue
-        key = _config_key(outcome.expectation_config.to_json_dict())
+        config = outcome.expectation_config.to_json_dict()
+        if is_warning({"expectation_config": config}):
+            continue
+        key = _config_key(config)
         if key in by_key:
             positions[key] = position
     if not positions:
