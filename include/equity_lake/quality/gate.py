@@ -163,7 +163,7 @@ def describe_failure(expectation_result: dict) -> str:
     if isinstance(condition, dict):  # GX keeps a string condition as a pass-through filter
         condition = condition.get("pass_through_filter")
     if isinstance(condition, str) and len(condition) <= 60:  # long ones (unit kinds) say nothing
-        subject = f"{subject} where {condition}"
+        subject = f"{subject} where {condition}" if subject else f"where {condition}"
     head = f"{etype}({subject})" if subject else etype
     errors = _exception_messages(expectation_result.get("exception_info"))
     if errors:
@@ -354,13 +354,20 @@ def _subject(etype: str, kwargs: dict) -> str:
     return ""
 
 
+def _bounds(kwargs: dict) -> str:
+    """A row count's bounds as a reader says them: "10..20", "at least 10", "at most 20"."""
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    if low is not None and high is not None:
+        return f"{low}..{high}"
+    return f"at least {low}" if high is None else f"at most {high}"
+
+
 def _observed(etype: str, kwargs: dict, outcome: dict) -> str:
     observed = outcome["observed_value"]
     if etype in ("expect_column_type_to_be", "expect_column_values_to_be_of_type"):
         return f"observed {observed}, expected {kwargs.get('type_')}"
     if etype == "expect_table_row_count_to_be_between":
-        low, high = kwargs.get("min_value"), kwargs.get("max_value")
-        return f"observed {observed} rows, expected {low}..{high}"
+        return f"observed {observed} rows, expected {_bounds(kwargs)}"
     mismatched = (outcome.get("details") or {}).get("mismatched")
     if mismatched:
         return ", ".join(
