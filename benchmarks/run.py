@@ -42,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -301,18 +302,23 @@ def bench_backfill() -> dict[str, float]:
     gate.warm_up()  # the workers fork warm: a task's imports are not what is measured
     pool = multiprocessing.get_context("fork").Pool(len(chunks))
 
-    def timed(jobs: list[tuple]) -> float:
+    def timed(work: Callable[[tuple], None], jobs: list[tuple]) -> float:
+        """``work`` of each job at once, one worker process each."""
         t = time.perf_counter()
-        pool.map(_chunk_ingest if len(jobs[0]) == 4 else _plain_writes, jobs, chunksize=1)
+        pool.map(work, jobs, chunksize=1)
         return time.perf_counter() - t
 
     def ranged() -> float:
         lake = fresh()
-        return timed([(lake, i, str(days[0]), str(days[-1])) for i in range(len(chunks))])
+        jobs = [(lake, i, str(days[0]), str(days[-1])) for i in range(len(chunks))]
+        return timed(_chunk_ingest, jobs)
 
     def day_by_day() -> float:
         lake = fresh()
-        return sum(timed([(lake, i, str(d), None) for i in range(len(chunks))]) for d in days)
+        return sum(
+            timed(_chunk_ingest, [(lake, i, str(d), None) for i in range(len(chunks))])
+            for d in days
+        )
 
     def limits() -> dict[str, float]:
         one_16, one_4 = fresh(), fresh()
@@ -325,7 +331,7 @@ def bench_backfill() -> dict[str, float]:
         return {
             "one process, 16 threads": first,
             "one process, 4 threads": second,
-            "two processes": timed([(fresh(), i, 1) for i in range(len(chunks))]),
+            "two processes": timed(_plain_writes, [(fresh(), i, 1) for i in range(len(chunks))]),
         }
 
     try:

@@ -73,3 +73,34 @@ def test_trading_day_insists_on_a_session():
         master.trading_day(dt.date(2024, 12, 25))
     with pytest.raises(ValueError, match="not an ISO date"):
         master.trading_day("23/12/2024")
+
+
+def test_listed_between_takes_every_period_touching_the_span():
+    """The one "listed in [first, last]" rule: a period ending on ``first`` or starting on
+    ``last`` is in, one ending the day before or starting the day after is out, an open one
+    is in; one day is ``active_on``'s rows."""
+    d = dt.date
+    rows = [  # (security_id, symbol, start, end)
+        (1, "ENDS", d(2024, 1, 1), d(2024, 6, 1)),
+        (2, "GONE", d(2024, 1, 1), d(2024, 5, 31)),
+        (3, "STARTS", d(2024, 6, 30), None),
+        (4, "LATER", d(2024, 7, 1), None),
+        (5, "OPEN", d(2020, 1, 1), None),
+    ]
+    table = pa.table(
+        {
+            "security_id": [r[0] for r in rows],
+            "symbol": [r[1] for r in rows],
+            "company": [r[1].title() for r in rows],
+            "cik": [None] * len(rows),
+            "exchange": ["XNYS"] * len(rows),
+            "start_date": pa.array([r[2] for r in rows], pa.date32()),
+            "end_date": pa.array([r[3] for r in rows], pa.date32()),
+            "source": ["test"] * len(rows),
+        }
+    )
+    sm = master.SecurityMaster(table)
+    listed = sm.listed_between(d(2024, 6, 1), d(2024, 6, 30))
+    assert listed.column("symbol").to_pylist() == ["ENDS", "STARTS", "OPEN"]
+    one = sm.listed_between(d(2024, 6, 1), d(2024, 6, 1)).column("security_id").to_pylist()
+    assert sorted(one) == sorted(sm.active_on(d(2024, 6, 1)).column("security_id").to_pylist())

@@ -45,13 +45,20 @@ class SecurityMaster:
             )
         return cls(table)
 
-    def _on(self, day: dt.date) -> pa.Array:
-        start = self.table.column("start_date")
+    def _between(self, first: dt.date, last: dt.date) -> pa.Array:
+        """Periods listed on some day of ``[first, last]``: started by ``last``, not ended
+        before ``first`` (an open period has no end)."""
+        started = pc.less_equal(self.table.column("start_date"), pa.scalar(last, pa.date32()))
         end = self.table.column("end_date")
-        scalar = pa.scalar(day, pa.date32())
-        started = pc.less_equal(start, scalar)
-        not_ended = pc.or_kleene(pc.is_null(end), pc.greater_equal(end, scalar))
+        not_ended = pc.greater_equal(end, pa.scalar(first, pa.date32()))
         return pc.and_(started, pc.fill_null(not_ended, True))
+
+    def _on(self, day: dt.date) -> pa.Array:
+        return self._between(day, day)
+
+    def listed_between(self, first: dt.date, last: dt.date) -> pa.Table:
+        """The symbol periods (every column) listed on any day of ``[first, last]``."""
+        return self.table.filter(self._between(first, last))
 
     def active_on(self, day: dt.date) -> pa.Table:
         """Securities trading on ``day``: security_id, symbol, sorted by symbol."""

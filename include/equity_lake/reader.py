@@ -165,16 +165,8 @@ class Lake:
     # --- reference data -------------------------------------------------------------------
     def master(self, as_of: dt.date | None = None) -> pa.Table:
         """The security master: every symbol period, or those listed on ``as_of``."""
-        table = self._securities().table
-        if as_of is None:
-            return table
-        inside = pc.and_(
-            pc.less_equal(table.column("start_date"), pa.scalar(as_of, pa.date32())),
-            pc.fill_null(
-                pc.greater_equal(table.column("end_date"), pa.scalar(as_of, pa.date32())), True
-            ),
-        )
-        return table.filter(inside)
+        master = self._securities()
+        return master.table if as_of is None else master.listed_between(as_of, as_of)
 
     def calendar(self, start: dt.date, end: dt.date) -> list[dt.date]:
         """The NYSE sessions from ``start`` to ``end`` (inclusive)."""

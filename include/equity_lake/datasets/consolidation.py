@@ -381,16 +381,8 @@ def _verify_then_delete(
 
 def securities(master: SecurityMaster, year: int) -> list[int]:
     """Every security listed on any day of ``year`` (delisted and renamed ones included)."""
-    table = master.table
-    first, last = (
-        pa.scalar(dt.date(year, 1, 1), pa.date32()),
-        pa.scalar(dt.date(year, 12, 31), pa.date32()),
-    )
-    inside = pc.and_(
-        pc.less_equal(table.column("start_date"), last),
-        pc.fill_null(pc.greater_equal(table.column("end_date"), first), True),
-    )
-    return sorted(set(table.filter(inside).column("security_id").to_pylist()))
+    listed = master.listed_between(dt.date(year, 1, 1), dt.date(year, 12, 31))
+    return sorted(set(listed.column("security_id").to_pylist()))
 
 
 def year_of(run: Run) -> int:

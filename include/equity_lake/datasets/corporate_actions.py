@@ -14,7 +14,6 @@ import datetime as dt
 from dataclasses import dataclass
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from equity_lake import calendar
 from equity_lake.engine import wap
@@ -38,12 +37,7 @@ class Resolved:
 
 def symbols_listed(master: SecurityMaster, start: dt.date, end: dt.date) -> list[str]:
     """Every symbol some security held at some point in ``[start, end]``."""
-    table = master.table
-    started = pc.less_equal(table.column("start_date"), pa.scalar(end, pa.date32()))
-    not_ended = pc.fill_null(
-        pc.greater_equal(table.column("end_date"), pa.scalar(start, pa.date32())), True
-    )
-    return sorted(set(table.filter(pc.and_(started, not_ended)).column("symbol").to_pylist()))
+    return sorted(set(master.listed_between(start, end).column("symbol").to_pylist()))
 
 
 def _holder(master: SecurityMaster, symbol: str | None, day: dt.date) -> int | None:

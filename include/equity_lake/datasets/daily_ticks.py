@@ -149,16 +149,10 @@ def span_universe(
     spellings = pa.array(sorted({f for fs in forms.values() for f in fs}), pa.string())
     # the master's rows listed in the span (and spelled as asked): a backfill's year is then
     # a few hundred look-ups over a small table, not over every listing since 2009
-    table = master.table
-    in_span = pc.and_(
-        pc.less_equal(table.column("start_date"), pa.scalar(days[-1], pa.date32())),
-        pc.fill_null(
-            pc.greater_equal(table.column("end_date"), pa.scalar(days[0], pa.date32())), True
-        ),
-    )
+    in_span = master.listed_between(days[0], days[-1])
     if symbols:
-        in_span = pc.and_(in_span, pc.is_in(table.column("symbol"), spellings))
-    listed = SecurityMaster(table.filter(in_span))
+        in_span = in_span.filter(pc.is_in(in_span.column("symbol"), spellings))
+    listed = SecurityMaster(in_span)
     # a typed symbol finds its first spelling held (as ``universe`` does): only a symbol with
     # several spellings can hold a second one that must be left out
     single = {fs[0] for fs in forms.values() if len(fs) == 1}
